@@ -1,0 +1,114 @@
+/**
+ * The messages of the tRPC v11 WebSocket protocol as trpc-lanyard speaks it, plus our
+ * negotiated extension frames. `PROTOCOL.md` documents each one's direction and sequence.
+ * This module imports nothing: it is shared by the server, the client and the adapters.
+ */
+
+/** A request id: the client picks it, the server echoes it. `null` only on connection-level frames. */
+export type RequestId = number | string;
+
+/** The three procedure types a request may name. */
+export type ProcedureType = 'query' | 'mutation' | 'subscription';
+
+/** Text frames that are not JSON, whatever the encoder. */
+export const PING = 'PING';
+/** The answer to {@link PING}. */
+export const PONG = 'PONG';
+
+/** Query parameter a client adds to the URL when it will send a `connectionParams` frame first. */
+export const CONNECTION_PARAMS_FLAG = 'connectionParams';
+/** Query parameter a trpc-lanyard client adds to say it understands our extension frames. */
+export const LANYARD_FLAG = 'lanyard';
+/** The extension protocol version this build speaks. */
+export const LANYARD_PROTOCOL_VERSION = 1;
+
+/** Client → server: call a procedure. */
+export interface RequestMessage {
+  readonly id: RequestId;
+  readonly jsonrpc?: '2.0';
+  readonly method: ProcedureType;
+  readonly params: {
+    readonly path: string;
+    readonly input?: unknown;
+    /** The id of the last tracked event the client saw; only on `subscription`. */
+    readonly lastEventId?: string;
+  };
+}
+
+/** Client → server: stop the subscription started with `id`. */
+export interface SubscriptionStopMessage {
+  readonly id: RequestId;
+  readonly jsonrpc?: '2.0';
+  readonly method: 'subscription.stop';
+}
+
+/** Client → server, first frame only, when the URL carries `connectionParams=1`. */
+export interface ConnectionParamsMessage {
+  readonly method: 'connectionParams';
+  readonly data: Record<string, string> | null;
+}
+
+/** Any call a client may put in a frame (alone or in a batch array). */
+export type ClientCallMessage = RequestMessage | SubscriptionStopMessage;
+
+/** The shape of a tRPC error on the wire, after `errorFormatter`. */
+export interface ErrorShape {
+  readonly code: number;
+  readonly message: string;
+  readonly data?: unknown;
+}
+
+/** Server → client: the result of a query or mutation, or one subscription event. */
+export interface DataResultMessage {
+  readonly id: RequestId;
+  readonly jsonrpc?: '2.0';
+  readonly result: {
+    readonly type: 'data';
+    readonly data: unknown;
+    /** The id of a `tracked()` event. */
+    readonly id?: string;
+  };
+}
+
+/** Server → client: a subscription started or stopped. */
+export interface LifecycleResultMessage {
+  readonly id: RequestId;
+  readonly jsonrpc?: '2.0';
+  readonly result: { readonly type: 'started' | 'stopped' };
+}
+
+/** Server → client: a request failed, or (with `id: null`) the connection or a frame did. */
+export interface ErrorMessage {
+  readonly id: RequestId | null;
+  readonly jsonrpc?: '2.0';
+  readonly error: ErrorShape;
+}
+
+/** Server → client: reconnect (tRPC's own notification). */
+export interface ReconnectNotification {
+  readonly id: null;
+  readonly method: 'reconnect';
+}
+
+/**
+ * Server → client, extension: the first frame a trpc-lanyard server sends to a client that
+ * put `lanyard=1` in its URL. Stock tRPC clients ignore frames with an unknown `method`.
+ */
+export interface HelloNotification {
+  readonly id: null;
+  readonly method: 'lanyard.hello';
+  readonly params: {
+    /** {@link LANYARD_PROTOCOL_VERSION} of the server. */
+    readonly version: number;
+    /** The largest frame the server accepts, in bytes. */
+    readonly maxPayloadBytes: number;
+  };
+}
+
+/** Every frame a server may send. */
+export type ServerMessage =
+  | DataResultMessage
+  | LifecycleResultMessage
+  | ErrorMessage
+  | ReconnectNotification
+  | HelloNotification;
