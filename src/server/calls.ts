@@ -1,0 +1,65 @@
+import type { AnyRouter } from '@trpc/server';
+import { callTRPCProcedure, TRPCError } from '@trpc/server';
+import { isObservable } from '@trpc/server/observable';
+import type { RequestMessage } from '../protocol/messages.js';
+import { protocolError } from './errors.js';
+import type { CallScope } from './scope.js';
+
+/** Whether a procedure returned something a subscription can stream. */
+export function isStream(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  return Symbol.asyncIterator in value || isObservable(value);
+}
+
+/**
+ * The input a procedure gets: the client's input through the router's input transformer,
+ * with `lastEventId` merged in as stock tRPC does (object input: added as a property;
+ * no input: `{ lastEventId }`; primitive input: dropped). Throws a `PARSE_ERROR` when the
+ * transformer rejects the input.
+ */
+export function prepareInput(router: AnyRouter, params: RequestMessage['params']): unknown {
+  let input: unknown;
+  try {
+    input = router._def._config.transformer.input.deserialize(params.input);
+  } catch (cause) {
+    throw protocolError('`params.input` could not be deserialised', cause);
+  }
+  const { lastEventId } = params;
+  if (lastEventId === undefined) return input;
+  if (typeof input === 'object' && input !== null && !Array.isArray(input)) return { ...input, lastEventId };
+  return input ?? { lastEventId };
+}
+
+/** Runs a query or mutation and answers it with one data or error frame. */
+export async function runCall<TRouter extends AnyRouter>(
+  scope: CallScope<TRouter>,
+  message: RequestMessage,
+  batchIndex: number,
+): Promise<void> {
+  const { path } = message.params;
+  const type = message.method;
+  const head = scope.frames.head(message.id, message.jsonrpc);
+  let input: unknown = message.params.input;
+  try {
+    input = prepareInput(scope.router, message.params);
+    const result: unknown = await callTRPCProcedure({
+      router: scope.router,
+      path,
+      getRawInput: () => Promise.resolve(input),
+      ctx: scope.ctx,
+      type,
+      signal: scope.signal,
+      batchIndex,
+    });
+    if (isStream(result)) {
+      throw new TRPCError({
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        message: `Cannot return an async iterable or observable from a ${type} procedure with WebSockets`,
+      });
+    }
+    if (scope.isOpen) scope.send(scope.frames.data(head, result));
+  } catch (cause) {
+    const shape = scope.errors.report(cause, type, path, input);
+    scope.send(scope.frames.error(head, shape));
+  }
+}

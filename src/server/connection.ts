@@ -1,0 +1,290 @@
+import type { AnyRouter, inferRouterContext } from '@trpc/server';
+import { TRPCError } from '@trpc/server';
+import { CloseCode } from '../protocol/closeCodes.js';
+import type { ClientCallMessage, HelloNotification } from '../protocol/messages.js';
+import { LANYARD_PROTOCOL_VERSION, PING, PONG } from '../protocol/messages.js';
+import { checkClientCall, checkConnectionParams } from '../protocol/validate.js';
+import { runCall } from './calls.js';
+import { ErrorReporter, protocolError } from './errors.js';
+import type { Frame, FrameBuilder } from './frames.js';
+import type { CoreHandlerOptions } from './options.js';
+import type { ServerSocket } from './socket.js';
+import { nextPhase, Phase } from './state.js';
+import { SubscriptionRegistry } from './subscriptions.js';
+import type { CallScope } from './scope.js';
+
+/** What a connection shares with every other connection of its handler. */
+export interface ConnectionShared<TRouter extends AnyRouter, TReq, TRes> {
+  readonly options: CoreHandlerOptions<TRouter, TReq, TRes>;
+  readonly frames: FrameBuilder;
+  readonly authTimeoutMs: number;
+  readonly maxPayloadBytes: number;
+  readonly maxQueuedCallsBeforeReady: number;
+  /** Called once when the connection is closed, so the handler can forget it. */
+  onClosed(connection: Connection<TRouter, TReq, TRes>): void;
+}
+
+/** How a connection was opened, read from the upgrade request by the adapter. */
+export interface ConnectionRequest<TReq, TRes> {
+  readonly req: TReq;
+  readonly res: TRes;
+  /** The request URL, or null when the adapter has none. */
+  readonly url: URL | null;
+  /** The URL had `connectionParams=1`: the first frame must be the params. */
+  readonly expectsConnectionParams: boolean;
+  /** The URL had `lanyard=1`: the client understands our extension frames. */
+  readonly speaksLanyard: boolean;
+}
+
+const closeCodeByErrorCode: Partial<Record<TRPCError['code'], CloseCode>> = {
+  UNAUTHORIZED: CloseCode.Unauthorized,
+  FORBIDDEN: CloseCode.Forbidden,
+};
+
+/**
+ * One client connection on the server: its phase, its context, the calls that wait for it,
+ * and the routing of each frame. Transport-agnostic: it talks to a {@link ServerSocket}.
+ */
+export class Connection<TRouter extends AnyRouter, TReq, TRes> implements CallScope<TRouter> {
+  readonly router: TRouter;
+  readonly frames: FrameBuilder;
+  readonly errors: ErrorReporter<TRouter, unknown>;
+  private phase: Phase;
+  private readonly aborter = new AbortController();
+  private readonly subscriptions: SubscriptionRegistry<TRouter>;
+  private queue: Array<{ message: ClientCallMessage; batchIndex: number }> = [];
+  private authTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly socket: ServerSocket,
+    private readonly request: ConnectionRequest<TReq, TRes>,
+    private readonly shared: ConnectionShared<TRouter, TReq, TRes>,
+  ) {
+    this.router = shared.options.router;
+    this.frames = shared.frames;
+    this.errors = new ErrorReporter<TRouter, unknown>(this.router, request.req, shared.options.onError as never);
+    this.subscriptions = new SubscriptionRegistry(this);
+    this.phase = request.expectsConnectionParams ? Phase.AwaitingParams : Phase.CreatingContext;
+  }
+
+  get ctx(): inferRouterContext<TRouter> | undefined {
+    return this.errors.ctx;
+  }
+
+  get signal(): AbortSignal {
+    return this.aborter.signal;
+  }
+
+  get isOpen(): boolean {
+    return this.phase !== Phase.Closed && this.socket.isOpen;
+  }
+
+  /** The connection's phase, for tests and diagnostics. */
+  get currentPhase(): Phase {
+    return this.phase;
+  }
+
+  /** Sends the hello (if negotiated) and starts waiting for params or creating the context. */
+  start(): void {
+    if (this.request.speaksLanyard) {
+      const hello: HelloNotification = {
+        id: null,
+        method: 'lanyard.hello',
+        params: { version: LANYARD_PROTOCOL_VERSION, maxPayloadBytes: this.shared.maxPayloadBytes },
+      };
+      this.send(this.frames.message(hello));
+    }
+    if (this.phase === Phase.AwaitingParams) {
+      this.authTimer = setTimeout(() => this.close(CloseCode.AuthTimeout, 'connectionParams not received in time'), this.shared.authTimeoutMs);
+    } else {
+      void this.createContext(null);
+    }
+  }
+
+  send(frame: Frame): void {
+    if (this.isOpen) this.socket.send(frame, typeof frame === 'string' || !this.shared.options.experimental_encoder);
+  }
+
+  /** One frame from the client: `byteLength` is its size on the wire. */
+  receive(data: string | Uint8Array, byteLength: number): void {
+    if (this.phase === Phase.Closed) return;
+    if (typeof data === 'string') {
+      if (data === PING) {
+        if (!this.shared.options.dangerouslyDisablePong) this.socket.send(PONG, true);
+        return;
+      }
+      if (data === PONG) return;
+    }
+    if (byteLength > this.shared.maxPayloadBytes) {
+      this.close(CloseCode.PayloadTooLarge, `frame of ${byteLength} bytes exceeds ${this.shared.maxPayloadBytes}`);
+      return;
+    }
+    let decoded: unknown;
+    try {
+      decoded = this.decode(data);
+    } catch (cause) {
+      this.rejectFrame(cause instanceof TRPCError ? cause : protocolError('the frame is not valid JSON', cause));
+      return;
+    }
+    if (this.phase === Phase.AwaitingParams) {
+      this.acceptConnectionParams(decoded);
+      return;
+    }
+    this.routeCalls(decoded);
+  }
+
+  /** The socket closed (either side): stop everything, forget the queue. */
+  closed(): void {
+    if (this.phase === Phase.Closed) return;
+    this.phase = nextPhase(this.phase, Phase.Closed);
+    clearTimeout(this.authTimer);
+    this.queue = [];
+    this.subscriptions.stopAll();
+    this.aborter.abort();
+    this.shared.onClosed(this);
+  }
+
+  /** Closes the socket with `code` and ends the connection at once. */
+  close(code: number, reason: string): void {
+    if (this.phase === Phase.Closed) return;
+    this.socket.close(code, reason);
+    this.closed();
+  }
+
+  private decode(data: string | Uint8Array): unknown {
+    const { experimental_encoder: encoder } = this.shared.options;
+    if (encoder) return encoder.decode(data);
+    if (typeof data !== 'string') throw protocolError('binary frames are not accepted; send JSON as text frames');
+    return JSON.parse(data);
+  }
+
+  /** A frame that is not a message: before the params it ends the connection, after it is answered. */
+  private rejectFrame(error: TRPCError): void {
+    this.send(this.frames.error(null, this.errors.report(error, 'unknown', undefined, undefined)));
+    if (this.phase === Phase.AwaitingParams) this.close(CloseCode.BadRequest, 'malformed connectionParams message');
+  }
+
+  private acceptConnectionParams(decoded: unknown): void {
+    const checked = checkConnectionParams(decoded);
+    if (!checked.ok) {
+      this.rejectFrame(protocolError(checked.problem));
+      return;
+    }
+    clearTimeout(this.authTimer);
+    this.phase = nextPhase(this.phase, Phase.CreatingContext);
+    void this.createContext(checked.message.data);
+  }
+
+  private routeCalls(decoded: unknown): void {
+    if (!Array.isArray(decoded)) {
+      this.routeOne(decoded, 0);
+      return;
+    }
+    if (decoded.length === 0) {
+      this.rejectFrame(protocolError('a batch must hold at least one message'));
+      return;
+    }
+    const { maxBatchSize } = this.shared.options;
+    if (maxBatchSize !== undefined && decoded.length > maxBatchSize) {
+      this.rejectBatch(decoded);
+      return;
+    }
+    for (let index = 0; index < decoded.length; index++) this.routeOne(decoded[index], index);
+  }
+
+  /** Every call of a batch over `maxBatchSize` gets `BAD_REQUEST`; nothing in it runs. */
+  private rejectBatch(items: unknown[]): void {
+    const error = new TRPCError({ code: 'BAD_REQUEST', message: 'Batch call exceeds maximum size' });
+    const shape = this.errors.report(error, 'unknown', undefined, undefined);
+    let answered = false;
+    for (const raw of items) {
+      const checked = checkClientCall(raw);
+      if (checked.ok && checked.message.method === 'subscription.stop') continue;
+      const id = checked.ok ? checked.message.id : checked.id;
+      if (id === null) continue;
+      this.send(this.frames.error(this.frames.head(id, checked.ok ? checked.message.jsonrpc : checked.jsonrpc), shape));
+      answered = true;
+    }
+    if (!answered) this.send(this.frames.error(null, shape));
+  }
+
+  private routeOne(raw: unknown, batchIndex: number): void {
+    const checked = checkClientCall(raw);
+    if (!checked.ok) {
+      const error = protocolError(checked.problem);
+      const head = checked.id === null ? null : this.frames.head(checked.id, checked.jsonrpc);
+      this.send(this.frames.error(head, this.errors.report(error, 'unknown', undefined, undefined)));
+      return;
+    }
+    if (this.phase === Phase.Ready) {
+      this.run(checked.message, batchIndex);
+      return;
+    }
+    this.queue.push({ message: checked.message, batchIndex });
+    if (this.queue.length > this.shared.maxQueuedCallsBeforeReady) {
+      this.close(CloseCode.RateLimited, 'too many calls before the connection was ready');
+    }
+  }
+
+  private run(message: ClientCallMessage, batchIndex: number): void {
+    switch (message.method) {
+      case 'subscription.stop':
+        this.subscriptions.stop(message.id);
+        return;
+      case 'subscription':
+        void this.subscriptions.start(message, batchIndex);
+        return;
+      case 'query':
+      case 'mutation':
+        void runCall(this, message, batchIndex);
+        return;
+      default: {
+        const unreachable: never = message;
+        throw new Error(`unhandled method ${String(unreachable)}`);
+      }
+    }
+  }
+
+  private async createContext(connectionParams: Record<string, string> | null): Promise<void> {
+    const { createContext } = this.shared.options;
+    try {
+      const ctx = await createContext?.({
+        req: this.request.req,
+        res: this.request.res,
+        info: {
+          accept: null,
+          type: 'unknown',
+          isBatchCall: false,
+          calls: [],
+          connectionParams,
+          signal: this.aborter.signal,
+          url: this.request.url,
+        },
+      });
+      if (this.phase === Phase.Closed) return;
+      this.errors.ctx = ctx;
+    } catch (cause) {
+      if (this.phase === Phase.Closed) return;
+      this.refuse(cause);
+      return;
+    }
+    this.phase = nextPhase(this.phase, Phase.Ready);
+    const queued = this.queue;
+    this.queue = [];
+    for (const { message, batchIndex } of queued) this.run(message, batchIndex);
+  }
+
+  /**
+   * `createContext` threw: an `{ id: null }` error frame, the same error for every waiting
+   * call (as stock tRPC answers them), then the close code that matches the error.
+   */
+  private refuse(cause: unknown): void {
+    const shape = this.errors.report(cause, 'unknown', undefined, undefined);
+    this.send(this.frames.error(null, shape));
+    for (const { message } of this.queue) {
+      if (message.method !== 'subscription.stop') this.send(this.frames.error(this.frames.head(message.id, message.jsonrpc), shape));
+    }
+    const code = cause instanceof TRPCError ? (closeCodeByErrorCode[cause.code] ?? CloseCode.InternalError) : CloseCode.InternalError;
+    this.close(code, cause instanceof TRPCError ? cause.code : 'createContext failed');
+  }
+}

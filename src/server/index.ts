@@ -1,0 +1,16 @@
+export { applyWSSHandler, getWSConnectionHandler, keepAliveDefaults } from '../adapters/ws/index.js';
+export type {
+  CreateWSSContextFnOptions,
+  KeepAliveOptions,
+  WSConnectionHandlerOptions,
+  WSHandlerControls,
+  WSSHandlerOptions,
+} from '../adapters/ws/index.js';
+export { createCoreHandler } from './handler.js';
+export type { CoreHandler } from './handler.js';
+export type { Connection, ConnectionRequest } from './connection.js';
+export { coreHandlerDefaults } from './options.js';
+export type { CoreHandlerOptions, CreateContextOptions, Encoder, ErrorInfo } from './options.js';
+export type { ServerSocket } from './socket.js';
+export { Phase } from './state.js';
+export { CloseCode } from '../protocol/closeCodes.js';

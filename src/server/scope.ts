@@ -1,0 +1,21 @@
+import type { AnyRouter, inferRouterContext } from '@trpc/server';
+import type { ErrorReporter } from './errors.js';
+import type { Frame, FrameBuilder } from './frames.js';
+
+/**
+ * What running a call needs from its connection. Calls and subscriptions see only this,
+ * never the socket or the connection's state machine.
+ */
+export interface CallScope<TRouter extends AnyRouter> {
+  readonly router: TRouter;
+  readonly frames: FrameBuilder;
+  readonly errors: ErrorReporter<TRouter, unknown>;
+  /** The context new calls run with. */
+  readonly ctx: inferRouterContext<TRouter> | undefined;
+  /** Aborts when the connection ends. */
+  readonly signal: AbortSignal;
+  /** Whether frames can still be sent. */
+  readonly isOpen: boolean;
+  /** Sends a frame if the socket is open; drops it otherwise. */
+  send(frame: Frame): void;
+}

@@ -1,0 +1,17 @@
+/**
+ * The little the server core needs from a WebSocket. Each runtime adapter (`ws` first)
+ * implements it in a few lines; the core never imports a WebSocket library.
+ */
+export interface ServerSocket {
+  /** Whether frames can still be sent (the socket is OPEN). */
+  readonly isOpen: boolean;
+  /** Bytes queued in the socket but not yet written to the network. */
+  readonly bufferedAmount: number;
+  /**
+   * Sends one frame. `text` says whether it is a text frame: a `Uint8Array` may carry the
+   * UTF-8 bytes of a text frame that was encoded once and is shared by many sockets.
+   */
+  send(data: string | Uint8Array, text: boolean): void;
+  /** Starts the closing handshake with `code` and a short `reason` (≤ 123 bytes of UTF-8). */
+  close(code: number, reason: string): void;
+}
