@@ -36,8 +36,8 @@ export function checkClientCall(raw: unknown): CheckedCall {
   const jsonrpc = jsonrpcRaw === '2.0' ? '2.0' : undefined;
   const fail = (problem: string): CheckedCall => ({ ok: false, id: id ?? null, jsonrpc, problem });
 
+  if (raw['id'] === undefined || id === null) return fail('`id` is required');
   if (id === undefined) return fail('`id` must be a string or a finite number');
-  if (id === null) return fail('`id` is required');
   if (jsonrpcRaw !== undefined && jsonrpcRaw !== '2.0') return fail('`jsonrpc` must be "2.0" or absent');
 
   const method = raw['method'];

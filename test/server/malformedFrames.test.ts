@@ -1,0 +1,221 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { CloseCode } from '../../src/protocol/closeCodes.js';
+import { createTestRouter } from '../fixtures/router.js';
+import type { RawClient } from '../fixtures/rawClient.js';
+import { forId, openRaw } from '../fixtures/rawClient.js';
+import type { RunningServer } from '../fixtures/servers.js';
+import { startServer } from '../fixtures/servers.js';
+
+let server: RunningServer | undefined;
+const clients: RawClient[] = [];
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.close();
+  await server?.close();
+  server = undefined;
+});
+
+async function serve(extra: Parameters<typeof startServer>[1] extends infer O ? Partial<O> : never = {}) {
+  const fixture = createTestRouter();
+  server = await startServer('lanyard', { router: fixture.router, createContext: () => ({ params: null }), ...extra });
+  return fixture;
+}
+
+async function connect(query = ''): Promise<RawClient> {
+  const client = await openRaw(`${server!.url}/${query}`);
+  clients.push(client);
+  return client;
+}
+
+const echo = (id: number, input: unknown = { ok: true }) => ({ id, method: 'query', params: { path: 'echo', input } });
+
+describe('malformed frames get a typed error and the socket stays usable', () => {
+  it('answers invalid JSON with an id-null PARSE_ERROR and keeps serving', async () => {
+    await serve();
+    const client = await connect();
+    client.sendText('{not json');
+    expect(await client.next(forId(null))).toMatchObject({
+      id: null,
+      error: { code: -32700, message: 'Invalid message: the frame is not valid JSON', data: { code: 'PARSE_ERROR' } },
+    });
+    client.send(echo(1));
+    expect(await client.next(forId(1))).toEqual({ id: 1, result: { type: 'data', data: { ok: true } } });
+  });
+
+  it('answers each bad element of a batch on its own and runs the valid ones', async () => {
+    await serve();
+    const client = await connect();
+    client.send([
+      echo(1, 'first'),
+      { id: 2, method: 'bogus', params: { path: 'echo' } },
+      { id: 3, method: 'query', params: {} },
+      { id: 4, method: 'query', params: { path: 'echo', lastEventId: 7 } },
+      42,
+      echo(6, 'last'),
+    ]);
+    expect(await client.next(forId(1))).toEqual({ id: 1, result: { type: 'data', data: 'first' } });
+    expect(await client.next(forId(6))).toEqual({ id: 6, result: { type: 'data', data: 'last' } });
+    expect(await client.next(forId(2))).toMatchObject({
+      error: { message: 'Invalid message: `method` must be "query", "mutation", "subscription" or "subscription.stop"', data: { code: 'PARSE_ERROR' } },
+    });
+    expect(await client.next(forId(3))).toMatchObject({ error: { message: 'Invalid message: `params.path` must be a string' } });
+    expect(await client.next(forId(4))).toMatchObject({ error: { message: 'Invalid message: `params.lastEventId` must be a string or absent' } });
+    expect(await client.next(forId(null))).toMatchObject({ error: { message: 'Invalid message: a message must be a JSON object' } });
+  });
+
+  it('names the missing id, an empty batch and a wrong jsonrpc', async () => {
+    await serve();
+    const client = await connect();
+    client.send({ method: 'query', params: { path: 'echo' } });
+    expect(await client.next(forId(null))).toMatchObject({ error: { message: 'Invalid message: `id` is required' } });
+    client.send([]);
+    expect(await client.next(forId(null))).toMatchObject({ error: { message: 'Invalid message: a batch must hold at least one message' } });
+    client.send({ ...echo(5), jsonrpc: '1.0' });
+    expect(await client.next(forId(5))).toMatchObject({ error: { message: 'Invalid message: `jsonrpc` must be "2.0" or absent' } });
+  });
+
+  it('refuses binary frames with a PARSE_ERROR when the encoder is JSON', async () => {
+    await serve();
+    const client = await connect();
+    client.ws.send(Buffer.from(JSON.stringify(echo(1))), { binary: true });
+    expect(await client.next(forId(null))).toMatchObject({
+      error: { message: 'Invalid message: binary frames are not accepted; send JSON as text frames' },
+    });
+    client.send(echo(2));
+    expect(await client.next(forId(2))).toMatchObject({ result: { data: { ok: true } } });
+  });
+
+  it('echoes jsonrpc when the client sent it, as stock does', async () => {
+    await serve();
+    const client = await connect();
+    client.send({ ...echo(1), jsonrpc: '2.0' });
+    expect(await client.next(forId(1))).toEqual({ id: 1, jsonrpc: '2.0', result: { type: 'data', data: { ok: true } } });
+  });
+
+  it('answers every call of a batch over maxBatchSize with BAD_REQUEST and runs none', async () => {
+    await serve({ maxBatchSize: 2 });
+    const client = await connect();
+    client.send([echo(1), echo(2), echo(3)]);
+    for (const id of [1, 2, 3]) {
+      expect(await client.next(forId(id))).toMatchObject({ error: { message: 'Batch call exceeds maximum size', data: { code: 'BAD_REQUEST' } } });
+    }
+    expect(client.received.some((f) => typeof f === 'object' && f !== null && 'result' in f)).toBe(false);
+  });
+
+  it('refuses a second subscription with a live id as BAD_REQUEST', async () => {
+    await serve();
+    const client = await connect();
+    client.send({ id: 1, method: 'subscription', params: { path: 'feed' } });
+    expect(await client.next(forId(1))).toEqual({ id: 1, result: { type: 'started' } });
+    client.send({ id: 1, method: 'subscription', params: { path: 'feed' } });
+    expect(await client.next(forId(1))).toMatchObject({ error: { message: 'Duplicate id 1', data: { code: 'BAD_REQUEST' } } });
+  });
+
+  it('answers a value that cannot be serialised with INTERNAL_SERVER_ERROR, not a crash', async () => {
+    await serve();
+    const client = await connect();
+    client.send({ id: 1, method: 'query', params: { path: 'unserialisable' } });
+    expect(await client.next(forId(1))).toMatchObject({ error: { data: { code: 'INTERNAL_SERVER_ERROR' } } });
+    client.send({ id: 2, method: 'mutation', params: { path: 'nothing' } });
+    expect(await client.next(forId(2))).toEqual({ id: 2, result: { type: 'data' } });
+    client.send({ id: 3, method: 'query', params: { path: 'nope' } });
+    expect(await client.next(forId(3))).toMatchObject({ error: { data: { code: 'NOT_FOUND' } } });
+  });
+
+  it('keeps other connections streaming while one sends garbage', async () => {
+    const fixture = await serve();
+    const good = await connect();
+    const bad = await connect();
+    good.send({ id: 1, method: 'subscription', params: { path: 'feed' } });
+    await good.next(forId(1));
+    for (let i = 0; i < 20; i++) bad.sendText(i % 2 ? '[' : '{"id":{}}');
+    bad.ws.send(Buffer.alloc(2048, 1), { binary: true });
+    fixture.publish('still here');
+    expect(await good.next(forId(1))).toEqual({
+      id: 1,
+      result: { type: 'data', id: '1', data: { id: '1', data: { seq: 1, text: 'still here' } } },
+    });
+    bad.send(echo(99));
+    expect(await bad.next(forId(99))).toMatchObject({ result: { data: { ok: true } } });
+  });
+});
+
+describe('abuse is answered with a documented close code', () => {
+  it('closes a frame over maxPayloadBytes with PayloadTooLarge (4413)', async () => {
+    await serve({ maxPayloadBytes: 1024 });
+    const client = await connect();
+    const frame = JSON.stringify(echo(1, 'x'.repeat(2000)));
+    client.sendText(frame);
+    expect(await client.closed).toEqual({ code: CloseCode.PayloadTooLarge, reason: `frame of ${frame.length} bytes exceeds 1024` });
+  });
+
+  it('closes a connection that queues too many calls before its context is ready (4429)', async () => {
+    await serve({ maxQueuedCallsBeforeReady: 3, createContext: () => new Promise(() => {}) });
+    const client = await connect();
+    client.send([echo(1), echo(2), echo(3), echo(4)]);
+    expect((await client.closed).code).toBe(CloseCode.RateLimited);
+  });
+});
+
+describe('connectionParams', () => {
+  it('closes with AuthTimeout (4408) when the params frame never comes', async () => {
+    await serve({ authTimeoutMs: 100 });
+    const client = await connect('?connectionParams=1');
+    const started = Date.now();
+    expect(await client.closed).toEqual({ code: CloseCode.AuthTimeout, reason: 'connectionParams not received in time' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+  });
+
+  it('closes with BadRequest (4400) after naming the bad field of a params frame', async () => {
+    await serve();
+    const client = await connect('?connectionParams=1');
+    client.send({ method: 'connectionParams', data: { token: 42 } });
+    expect(await client.next(forId(null))).toMatchObject({ error: { message: 'Invalid message: `data.token` must be a string' } });
+    expect((await client.closed).code).toBe(CloseCode.BadRequest);
+  });
+
+  it('treats a first frame that is not params as a bad request', async () => {
+    await serve();
+    const client = await connect('?connectionParams=1');
+    client.send(echo(1));
+    expect(await client.next(forId(null))).toMatchObject({ error: { message: 'Invalid message: `method` must be "connectionParams" in the first message' } });
+    expect((await client.closed).code).toBe(CloseCode.BadRequest);
+  });
+
+  it('runs calls that arrive before the context after it, with the params', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    await serve({
+      createContext: async ({ info }) => {
+        await gate;
+        return { params: info.connectionParams };
+      },
+    });
+    const client = await connect('?connectionParams=1');
+    client.send({ method: 'connectionParams', data: { token: 't1' } });
+    client.send([{ id: 1, method: 'query', params: { path: 'whoami' } }, echo(2)]);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(client.received).toEqual([]);
+    release();
+    expect(await client.next(forId(1))).toEqual({ id: 1, result: { type: 'data', data: { token: 't1' } } });
+    expect(await client.next(forId(2))).toMatchObject({ result: { data: { ok: true } } });
+  });
+});
+
+describe('a refused context closes with the code that matches the error', () => {
+  it.each([
+    ['UNAUTHORIZED', CloseCode.Unauthorized],
+    ['FORBIDDEN', CloseCode.Forbidden],
+    ['INTERNAL_SERVER_ERROR', CloseCode.InternalError],
+  ] as const)('%s → %i, after the error frame and an answer to every waiting call', async (code, closeCode) => {
+    const { TRPCError } = await import('@trpc/server');
+    let reject!: (e: unknown) => void;
+    await serve({ createContext: () => new Promise((_, r) => (reject = r)) });
+    const client = await connect();
+    client.send(echo(1));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    reject(new TRPCError({ code, message: 'nope' }));
+    expect(await client.next(forId(null))).toMatchObject({ error: { message: 'nope', data: { code } } });
+    expect(await client.next(forId(1))).toMatchObject({ error: { message: 'nope', data: { code } } });
+    expect((await client.closed).code).toBe(closeCode);
+  });
+});
