@@ -1,0 +1,59 @@
+/** The records the request manager keeps: one {@link Call} per subscriber, one {@link Route} per wire id. */
+import type { DataResultMessage, ErrorMessage, LifecycleResultMessage, ProcedureType } from '../protocol/index.js';
+import type { Connection } from './connection.js';
+
+/** A server message that answers one call. */
+export type ResponseMessage = DataResultMessage | LifecycleResultMessage | ErrorMessage;
+
+/** Where the results of one call go; the client builds it around the caller's observer. */
+export interface CallSink {
+  /** A result or error message for this call, as received. */
+  readonly next: (message: ResponseMessage) => void;
+  /** Ends the call with an error of the client's own (the socket closed). */
+  readonly error: (cause: Error) => void;
+  readonly complete: () => void;
+}
+
+/** Which of a call's routes get `subscription.stop` when it ends: all, all but the one that ended it, none (the client is closing). */
+export type Stops = 'all' | 'others' | 'none';
+
+/** The part a call plays on one socket. */
+export const Role = {
+  /** The socket that answers the call. */
+  Primary: 'primary',
+  /** A subscription moving here: resubscribed, not yet `started`. */
+  Successor: 'successor',
+  /** A subscription that moved away: stopped here, its last frames still arriving. */
+  Draining: 'draining',
+} as const;
+export type Role = (typeof Role)[keyof typeof Role];
+
+/** A wire id on one socket, for one call. Every send gets a new wire id. */
+export interface Route {
+  readonly wireId: number;
+  readonly call: Call;
+  readonly connection: Connection;
+  role: Role;
+}
+
+/** One subscriber of `request()`: a query, a mutation or a subscription. */
+export interface Call {
+  readonly method: ProcedureType;
+  readonly path: string;
+  /** Already serialised by the transformer. */
+  readonly input: unknown;
+  readonly sink: CallSink;
+  /** The id of the last `tracked()` event delivered; sent again on resubscription. */
+  lastEventId: string | undefined;
+  /** The route that answers the call; `null` while queued. */
+  primary: Route | null;
+  /** While a subscription moves to a new socket: its route there, until `started`. */
+  successor: Route | null;
+  /** Tracked event ids the old socket delivered during a move; the new socket's replays of them are dropped. */
+  overlap: Set<string> | null;
+  /** The subscriber has seen `started`; a resubscription's `started` is not shown again. */
+  started: boolean;
+  /** No more callbacks: finished, failed or cancelled. */
+  ended: boolean;
+}
+

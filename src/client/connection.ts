@@ -1,0 +1,313 @@
+import type { ConnectionParamsMessage } from '../protocol/index.js';
+import { PING, PONG } from '../protocol/index.js';
+import { KeepAlive } from './keepAlive.js';
+import type { ServerInfo } from './negotiation.js';
+import { readHello, withQueryFlags } from './negotiation.js';
+import type { ConnectionParams, ResolvedOptions } from './options.js';
+import { isPromiseLike, resultOf } from './options.js';
+
+/** The life of one socket. Every change goes through `Connection.transition()`. */
+export const ConnectionState = {
+  /** Resolving the URL, then waiting for the WebSocket handshake. */
+  Connecting: 'connecting',
+  /** Open; `connectionParams` are being resolved to go out as the first frame. */
+  Authenticating: 'authenticating',
+  /** Open, `connectionParams` sent: calls may be sent. */
+  Ready: 'ready',
+  /** The client asked the socket to close and waits for the close handshake. */
+  Closing: 'closing',
+  /** Gone, for good. Terminal. */
+  Closed: 'closed',
+} as const;
+/** One of {@link ConnectionState}. */
+export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
+
+/** Why a connection changed state: exactly one reason per transition. */
+export const TransitionReason = {
+  /** The handshake completed. */
+  SocketOpened: 'socket-opened',
+  /** The `connectionParams` frame went out. */
+  ParamsSent: 'params-sent',
+  /** `close()` was called. */
+  CloseRequested: 'close-requested',
+  /** The socket reported `close` (the peer closed it, or the network failed). */
+  SocketClosed: 'socket-closed',
+  /** `url()` threw or the `WebSocket` constructor did. */
+  DialFailed: 'dial-failed',
+  /** `connectionParams()` threw or rejected. */
+  ParamsFailed: 'params-failed',
+  /** Keep-alive sent `PING` and no `PONG` came back in time. */
+  PongTimeout: 'pong-timeout',
+} as const;
+/** One of {@link TransitionReason}. */
+export type TransitionReason = (typeof TransitionReason)[keyof typeof TransitionReason];
+
+/** What `Connection.transition()` emits. */
+export interface ConnectionTransition {
+  readonly oldState: ConnectionState;
+  readonly newState: ConnectionState;
+  readonly reason: TransitionReason;
+  /**
+   * On `closed`: the socket's close code; 1006 (closed abnormally) when the client gave up
+   * on an open socket itself; `undefined` when no socket was ever created.
+   */
+  readonly closeCode?: number | undefined;
+  /** What went wrong, when something did: the close event, a thrown error. */
+  readonly cause?: unknown;
+}
+
+/** A socket as tRPC's own `WsClient.connection` describes it. */
+export interface WsConnectionInfo {
+  readonly id: number;
+  readonly state: 'open' | 'closed' | 'connecting';
+  readonly ws: WebSocket;
+}
+
+/** The owner of a connection: it hears every transition and every decoded message. */
+export interface ConnectionListener {
+  onTransition(connection: Connection, change: ConnectionTransition): void;
+  /** One decoded message (a batch frame arrives as one call per element). Never PING/PONG or hello. */
+  onMessage(connection: Connection, message: unknown): void;
+  /** The socket's `error` event; `close` follows. Not called for a socket the client is closing. */
+  onSocketError(connection: Connection, event: Event): void;
+}
+
+const ABNORMAL_CLOSURE = 1006;
+
+const nextStates: Readonly<Record<ConnectionState, readonly ConnectionState[]>> = {
+  connecting: ['authenticating', 'ready', 'closing', 'closed'],
+  authenticating: ['ready', 'closing', 'closed'],
+  ready: ['closing', 'closed'],
+  closing: ['closed'],
+  closed: [],
+};
+
+let lastConnectionId = 0;
+
+/**
+ * One WebSocket: dialling (URL with our query flags), the `connectionParams` first frame,
+ * answering `PING`, keep-alive, and reading the `lanyard.hello` negotiation frame.
+ * It knows nothing of requests: its owner gets decoded messages through the listener.
+ */
+export class Connection {
+  /** Unique within the process; increases with every socket. */
+  public readonly id = ++lastConnectionId;
+  /** The server's `lanyard.hello`, or `null` for a stock server (or before it arrives). */
+  public serverInfo: ServerInfo | null = null;
+  /** Set by the owner once the server answered a call here: it accepted the connection. */
+  public answered = false;
+  /** Set by the owner: an `id: null` error the server sent before answering any call. */
+  public rejection: unknown = undefined;
+
+  /** When the connection became ready (`Date.now()`), or `undefined` if it never did. */
+  public readyAtMs: number | undefined = undefined;
+
+  private currentState: ConnectionState = ConnectionState.Connecting;
+  private socket: WebSocket | null = null;
+  private firstFrame = true;
+  private readonly pongWaiters: Array<(() => void) | null> = [];
+  private keepAlive: KeepAlive | null = null;
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly listener: ConnectionListener,
+  ) {}
+
+  /** The current state. */
+  public get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  /** The socket, once created. */
+  public get ws(): WebSocket | null {
+    return this.socket;
+  }
+
+  /** Whether calls may be sent now. */
+  public get isReady(): boolean {
+    return this.currentState === ConnectionState.Ready;
+  }
+
+  /** This socket in tRPC's `connection` shape, or `null` before the socket exists. */
+  public describe(): WsConnectionInfo | null {
+    if (this.socket === null) return null;
+    const state = this.currentState;
+    const closed = state === ConnectionState.Closing || state === ConnectionState.Closed;
+    return { id: this.id, state: state === ConnectionState.Ready ? 'open' : closed ? 'closed' : 'connecting', ws: this.socket };
+  }
+
+  /** Resolves the URL and dials. Call once. */
+  public open(): void {
+    let url: string | Promise<string>;
+    try {
+      url = resultOf(this.options.url);
+    } catch (error) {
+      this.transition(ConnectionState.Closed, TransitionReason.DialFailed, undefined, error);
+      return;
+    }
+    if (typeof url === 'string') {
+      this.dial(url);
+    } else {
+      Promise.resolve(url).then(
+        (resolved) => this.dial(resolved),
+        (error: unknown) => this.transition(ConnectionState.Closed, TransitionReason.DialFailed, undefined, error),
+      );
+    }
+  }
+
+  /** Encodes `payload` (one message or an array of them) and sends it as one frame. Only when ready. */
+  public send(payload: unknown): void {
+    // `isReady` implies a socket; the check keeps the type system honest.
+    if (this.currentState !== ConnectionState.Ready || this.socket === null) {
+      throw new Error(`Connection ${this.id} is ${this.currentState}, not ready`);
+    }
+    this.socket.send(this.options.encoder.encode(payload));
+  }
+
+  /**
+   * Sends `PING`; `onPong` runs when its `PONG` arrives. The server answers in order, so by
+   * then every frame it sent before reading this `PING` has arrived.
+   */
+  public ping(onPong: (() => void) | null): void {
+    if (this.socket === null || this.currentState !== ConnectionState.Ready) return;
+    this.pongWaiters.push(onPong);
+    this.socket.send(PING);
+  }
+
+  /** Closes the socket gracefully (code 1000). */
+  public close(): void {
+    if (this.currentState === ConnectionState.Closing || this.currentState === ConnectionState.Closed) return;
+    if (this.socket === null) {
+      this.transition(ConnectionState.Closed, TransitionReason.CloseRequested);
+      return;
+    }
+    this.transition(ConnectionState.Closing, TransitionReason.CloseRequested);
+    this.socket.close(1000);
+  }
+
+  /**
+   * The one way the state changes. Ignores a change the state machine does not allow
+   * (anything out of `closed`), so late socket events after the client gave up are harmless.
+   */
+  private transition(newState: ConnectionState, reason: TransitionReason, closeCode?: number, cause?: unknown): void {
+    const oldState = this.currentState;
+    if (!nextStates[oldState].includes(newState)) return;
+    this.currentState = newState;
+    if (newState === ConnectionState.Ready) this.readyAtMs = Date.now();
+    else if (newState === ConnectionState.Closed) this.keepAlive?.stop();
+    this.listener.onTransition(this, { oldState, newState, reason, closeCode, cause });
+  }
+
+  private dial(url: string): void {
+    if (this.currentState !== ConnectionState.Connecting) return; // closed while resolving
+    let socket: WebSocket;
+    try {
+      socket = new this.options.WebSocket(withQueryFlags(url, this.options.connectionParams !== undefined));
+    } catch (error) {
+      this.transition(ConnectionState.Closed, TransitionReason.DialFailed, undefined, error);
+      return;
+    }
+    this.socket = socket;
+    socket.binaryType = 'arraybuffer';
+    socket.addEventListener('open', this.onSocketOpen);
+    socket.addEventListener('message', this.onSocketMessage);
+    socket.addEventListener('error', this.onSocketError);
+    socket.addEventListener('close', this.onSocketClose);
+  }
+
+  /** Gives up on an open socket at once, without waiting for a close handshake that may never come. */
+  private abandon(reason: TransitionReason, cause: unknown): void {
+    this.transition(ConnectionState.Closed, reason, ABNORMAL_CLOSURE, cause);
+    const socket = this.socket as (WebSocket & { terminate?: () => void }) | null;
+    if (socket?.terminate) socket.terminate();
+    else socket?.close(1000);
+  }
+
+  private readonly onSocketOpen = (): void => {
+    const { keepAlive } = this.options;
+    if (keepAlive.enabled) {
+      this.keepAlive = new KeepAlive(keepAlive.intervalMs, keepAlive.pongTimeoutMs, this.sendKeepAlivePing, (error) =>
+        this.abandon(TransitionReason.PongTimeout, error),
+      );
+      this.keepAlive.start();
+    }
+    const params = this.options.connectionParams;
+    if (params === undefined) {
+      this.transition(ConnectionState.Ready, TransitionReason.SocketOpened);
+      return;
+    }
+    this.transition(ConnectionState.Authenticating, TransitionReason.SocketOpened);
+    let value: ConnectionParams | Promise<ConnectionParams>;
+    try {
+      value = resultOf(params);
+    } catch (error) {
+      this.abandon(TransitionReason.ParamsFailed, error);
+      return;
+    }
+    if (isPromiseLike(value)) {
+      value.then(
+        (resolved) => this.sendConnectionParams(resolved),
+        (error: unknown) => this.abandon(TransitionReason.ParamsFailed, error),
+      );
+    } else {
+      this.sendConnectionParams(value);
+    }
+  };
+
+  private sendConnectionParams(data: ConnectionParams): void {
+    if (this.currentState !== ConnectionState.Authenticating || this.socket === null) return;
+    const message: ConnectionParamsMessage = {
+      method: 'connectionParams',
+      data: (data ?? null) as ConnectionParamsMessage['data'],
+    };
+    this.socket.send(this.options.encoder.encode(message));
+    this.transition(ConnectionState.Ready, TransitionReason.ParamsSent);
+  }
+
+  private readonly onSocketMessage = (event: MessageEvent): void => {
+    const data: unknown = event.data;
+    this.keepAlive?.onFrame();
+    if (data === PING) {
+      this.socket?.send(PONG);
+      return;
+    }
+    if (data === PONG) {
+      this.keepAlive?.onPong();
+      this.pongWaiters.shift()?.();
+      return;
+    }
+    if (this.currentState === ConnectionState.Closed) return;
+    let decoded: unknown;
+    try {
+      decoded = this.options.encoder.decode(data as string | ArrayBuffer);
+    } catch {
+      return; // a frame we cannot read is dropped, like a frame for an unknown id
+    }
+    if (this.firstFrame) {
+      this.firstFrame = false;
+      this.serverInfo = readHello(decoded);
+      if (this.serverInfo !== null) return;
+    }
+    if (Array.isArray(decoded)) {
+      for (const message of decoded) this.listener.onMessage(this, message);
+    } else {
+      this.listener.onMessage(this, decoded);
+    }
+  };
+
+  private readonly onSocketError = (event: Event): void => {
+    if (this.currentState === ConnectionState.Closing || this.currentState === ConnectionState.Closed) return;
+    this.listener.onSocketError(this, event);
+  };
+
+  private readonly onSocketClose = (event: CloseEvent): void => {
+    this.transition(ConnectionState.Closed, TransitionReason.SocketClosed, event.code, event);
+  };
+
+  private readonly sendKeepAlivePing = (): boolean => {
+    if (this.socket === null || this.socket.readyState !== this.options.WebSocket.OPEN) return false;
+    this.pongWaiters.push(null);
+    this.socket.send(PING);
+    return true;
+  };
+}

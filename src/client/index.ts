@@ -1,0 +1,32 @@
+/**
+ * `trpc-lanyard/client`: a drop-in replacement for `createWSClient` and `wsLink` from
+ * `@trpc/client`, with full-jitter backoff, make-before-break reconnects, subscriptions
+ * resumed from their last tracked event, one close policy, and negotiated extensions.
+ */
+import type { WebSocketClientOptions } from './options.js';
+import { WsClient } from './wsClient.js';
+
+/**
+ * Creates a WebSocket client for tRPC; pass it to {@link wsLink}. Accepts every option of
+ * tRPC's own `createWSClient`.
+ */
+export function createWSClient(opts: WebSocketClientOptions): WsClient {
+  return new WsClient(opts);
+}
+
+/** The client {@link createWSClient} returns. */
+export type TRPCWebSocketClient = WsClient;
+
+export { WsClient } from './wsClient.js';
+export type { WsConnectionState, WsRequestOptions } from './wsClient.js';
+export type { WsConnectionInfo } from './connection.js';
+export { wsLink } from './wsLink.js';
+export type { WebSocketLinkOptions } from './wsLink.js';
+export { jsonEncoder, keepAliveDefaults, lazyDefaults } from './options.js';
+export type { CallbackOrValue, ConnectionParams, KeepAliveOptions, LazyOptions, WebSocketClientOptions } from './options.js';
+export { backoffDefaults, fullJitterBackoff } from './backoff.js';
+export type { BackoffOptions } from './backoff.js';
+export { decideAfterClose } from './closePolicy.js';
+export type { CloseDecision } from './closePolicy.js';
+export { TRPCWebSocketClosedError } from './errors.js';
+export type { ServerInfo } from './negotiation.js';

@@ -1,0 +1,30 @@
+/**
+ * Negotiation of our extensions, per socket: the client says `lanyard=1` in the URL; a
+ * trpc-lanyard server answers with `lanyard.hello` as its first frame. A stock server ignores
+ * the flag and never says hello, and the client then sends it nothing but stock frames.
+ */
+import type { HelloNotification } from '../protocol/index.js';
+import { CONNECTION_PARAMS_FLAG, LANYARD_FLAG } from '../protocol/index.js';
+
+/** What a trpc-lanyard server says in its `lanyard.hello` frame. */
+export type ServerInfo = HelloNotification['params'];
+
+/** Appends `connectionParams=1` (when used) and `lanyard=1` to the URL's query. */
+export function withQueryFlags(url: string, hasConnectionParams: boolean): string {
+  const query = hasConnectionParams ? `${CONNECTION_PARAMS_FLAG}=1&${LANYARD_FLAG}=1` : `${LANYARD_FLAG}=1`;
+  return url + (url.includes('?') ? '&' : '?') + query;
+}
+
+/** The params of a `lanyard.hello` message, or `null` when `message` is anything else. */
+export function readHello(message: unknown): ServerInfo | null {
+  return isHello(message) ? message.params : null;
+}
+
+function isHello(message: unknown): message is HelloNotification {
+  if (typeof message !== 'object' || message === null) return false;
+  const { method, params } = message as { method?: unknown; params?: unknown };
+  if (method !== 'lanyard.hello' || typeof params !== 'object' || params === null) return false;
+  const { version, maxPayloadBytes } = params as { version?: unknown; maxPayloadBytes?: unknown };
+  return typeof version === 'number' && typeof maxPayloadBytes === 'number';
+}
+

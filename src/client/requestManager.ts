@@ -1,0 +1,313 @@
+import type { ProcedureType, RequestMessage, SubscriptionStopMessage } from '../protocol/index.js';
+import type { Call, CallSink, ResponseMessage, Route, Stops } from './call.js';
+import { Role } from './call.js';
+import type { Connection } from './connection.js';
+import { callSafely } from './userCallback.js';
+
+/** What the client learns from the manager. */
+export interface RequestManagerHooks {
+  /** A route on `connection` went away: the socket may now be drained. */
+  onRouteRemoved(connection: Connection): void;
+  /** The last live call ended. */
+  onIdle(): void;
+}
+
+/**
+ * Bookkeeping of calls: the queue of calls not yet sent, every wire id in flight (O(1)
+ * lookup per incoming frame), subscriptions with their `lastEventId`, and the move of a
+ * subscription from one socket to another with tracked event ids de-duplicated.
+ */
+export class RequestManager {
+  private lastWireId = 0;
+  private readonly routes = new Map<number, Route>();
+  private readonly routesByConnection = new Map<Connection, Set<Route>>();
+  private readonly calls = new Set<Call>();
+  private readonly queue = new Set<Call>();
+  private settledWaiters: Array<() => void> = [];
+
+  constructor(private readonly hooks: RequestManagerHooks) {}
+
+  /** Registers a call; it is sent with {@link sendNow} or queued with {@link enqueue}. */
+  public create(method: ProcedureType, path: string, input: unknown, lastEventId: string | undefined, sink: CallSink): Call {
+    const call: Call = {
+      method,
+      path,
+      input,
+      sink,
+      lastEventId,
+      primary: null,
+      successor: null,
+      overlap: null,
+      started: false,
+      ended: false,
+    };
+    this.calls.add(call);
+    return call;
+  }
+
+  /** How many calls are live (queued, in flight, or subscribed). */
+  public get size(): number {
+    return this.calls.size;
+  }
+
+  /** Whether a live subscription exists. */
+  public hasSubscriptions(): boolean {
+    for (const call of this.calls) if (call.method === 'subscription') return true;
+    return false;
+  }
+
+  /** Whether calls wait for a socket. */
+  public hasQueued(): boolean {
+    return this.queue.size > 0;
+  }
+
+  /** Whether any call is routed on `connection`. */
+  public hasRoutesOn(connection: Connection): boolean {
+    return (this.routesByConnection.get(connection)?.size ?? 0) > 0;
+  }
+
+  /** Queues `call` for the next ready socket. */
+  public enqueue(call: Call): void {
+    this.queue.add(call);
+  }
+
+  /** Sends `call` in a frame of its own on a ready socket. */
+  public sendNow(call: Call, connection: Connection): void {
+    connection.send(this.route(call, connection, Role.Primary));
+  }
+
+  /**
+   * Sends, in ONE frame, everything `connection` should now carry: every queued call, and a
+   * resubscription (with `lastEventId`, under a new id) of each subscription another socket
+   * still answers. That socket keeps delivering until this one says `started`.
+   */
+  public flushTo(connection: Connection): void {
+    const batch: RequestMessage[] = [];
+    for (const call of this.calls) {
+      const { primary, successor } = call;
+      if (call.method !== 'subscription' || primary === null || primary.connection === connection) continue;
+      if (successor?.connection === connection) continue;
+      if (successor !== null) this.remove(successor, true); // it was moving to a socket that lost its place
+      call.overlap ??= new Set();
+      batch.push(this.route(call, connection, Role.Successor));
+    }
+    for (const call of this.queue) batch.push(this.route(call, connection, Role.Primary));
+    this.queue.clear();
+    if (batch.length > 0) connection.send(batch.length === 1 ? batch[0] : batch);
+  }
+
+  /**
+   * Routes one message that carries an id to its call.
+   * @returns `false` when no call waits for this id on this socket (the frame is ignored).
+   */
+  public handle(connection: Connection, message: ResponseMessage): boolean {
+    const route = this.routes.get(message.id as number);
+    if (route === undefined || route.connection !== connection) return false;
+    switch (route.role) {
+      case Role.Primary:
+        this.onPrimaryMessage(route.call, message);
+        break;
+      case Role.Successor:
+        this.promote(route.call);
+        this.onPrimaryMessage(route.call, message);
+        break;
+      case Role.Draining:
+        this.onDrainingMessage(route, message);
+        break;
+    }
+    return true;
+  }
+
+  /**
+   * `connection` is gone. Queries and mutations sent on it fail with `error` (they may have
+   * run: they are not retried); its subscriptions are queued to be sent again, or carry on
+   * on the socket they were moving to.
+   */
+  public connectionLost(connection: Connection, error: Error): void {
+    const routes = this.routesByConnection.get(connection);
+    if (routes === undefined) return;
+    this.routesByConnection.delete(connection);
+    for (const route of routes) {
+      this.routes.delete(route.wireId);
+      const { call } = route;
+      if (call.ended) continue;
+      if (route.role === Role.Successor) {
+        call.successor = null; // the old socket still has it; it moves with the next socket
+      } else if (route.role === Role.Primary) {
+        call.primary = null;
+        if (call.method !== 'subscription') {
+          this.finish(call, null, error, 'none');
+        } else if (call.successor !== null) {
+          this.promote(call);
+        } else {
+          call.started = false; // a real reconnect: the subscriber sees `started` again, as with tRPC
+          call.overlap = null;
+          this.queue.add(call);
+        }
+      }
+    }
+    this.hooks.onRouteRemoved(connection);
+  }
+
+  /** The subscriber went away: stop the subscription wherever it runs, forget the call. */
+  public cancel(call: Call): void {
+    if (call.ended) return;
+    this.end(call, 'all');
+  }
+
+  /** Fails every live call with `error`; nothing is sent. */
+  public failAll(error: Error): void {
+    for (const call of [...this.calls]) this.finish(call, null, error, 'none');
+  }
+
+  /** Completes every subscription; nothing is sent (the client is closing its sockets). */
+  public completeSubscriptions(): void {
+    for (const call of [...this.calls]) if (call.method === 'subscription') this.finish(call, null, null, 'none');
+  }
+
+  /** Fails the calls that were never sent. */
+  public failQueued(error: Error): void {
+    for (const call of [...this.queue]) this.finish(call, null, error, 'none');
+  }
+
+  /** Resolves once no query or mutation is in flight. */
+  public whenOneShotsSettled(): Promise<void> {
+    if (!this.hasOneShotsInFlight()) return Promise.resolve();
+    return new Promise((resolve) => this.settledWaiters.push(resolve));
+  }
+
+  private onPrimaryMessage(call: Call, message: ResponseMessage): void {
+    if (!('result' in message) || call.method !== 'subscription') {
+      this.finish(call, message, null, 'others');
+      return;
+    }
+    const { result } = message;
+    switch (result.type) {
+      case 'data': {
+        if (result.id !== undefined) {
+          const eventId = String(result.id);
+          const { overlap } = call;
+          if (overlap !== null) {
+            if (call.successor !== null) {
+              overlap.add(eventId); // the old socket, still in charge while the move is unconfirmed
+            } else if (overlap.delete(eventId)) {
+              if (overlap.size === 0) call.overlap = null;
+              return; // the new socket replays what the old one already delivered
+            }
+          }
+          call.lastEventId = eventId;
+        }
+        callSafely(call.sink.next, message);
+        return;
+      }
+      case 'started':
+        if (call.started) return;
+        call.started = true;
+        callSafely(call.sink.next, message);
+        return;
+      case 'stopped':
+        this.finish(call, message, null, 'others');
+        return;
+    }
+  }
+
+  /** A moved subscription's old socket: only events without ids (which cannot be replayed) still count. */
+  private onDrainingMessage(route: Route, message: ResponseMessage): void {
+    if (!('result' in message) || message.result.type === 'stopped') {
+      this.removeRoute(route);
+      return;
+    }
+    const { result } = message;
+    if (result.type === 'data' && result.id === undefined && !route.call.ended) {
+      callSafely(route.call.sink.next, message);
+    }
+  }
+
+  /** The new socket confirmed a moving subscription: stop it on the old one, which drains. */
+  private promote(call: Call): void {
+    const previous = call.primary;
+    const next = call.successor;
+    if (next === null) return;
+    next.role = Role.Primary;
+    call.primary = next;
+    call.successor = null;
+    if (call.overlap?.size === 0) call.overlap = null;
+    if (previous === null) return;
+    previous.role = Role.Draining;
+    const { connection } = previous;
+    if (!connection.isReady) {
+      this.removeRoute(previous);
+      return;
+    }
+    const stop: SubscriptionStopMessage = { id: previous.wireId, method: 'subscription.stop' };
+    connection.send(stop);
+    // `stopped` may wait on the procedure; the PONG cannot, and comes after all it sent before.
+    connection.ping(() => this.removeRoute(previous));
+  }
+
+  private route(call: Call, connection: Connection, role: Role): RequestMessage {
+    const wireId = ++this.lastWireId;
+    const route: Route = { wireId, call, connection, role };
+    this.routes.set(wireId, route);
+    let onConnection = this.routesByConnection.get(connection);
+    if (onConnection === undefined) {
+      onConnection = new Set();
+      this.routesByConnection.set(connection, onConnection);
+    }
+    onConnection.add(route);
+    if (role === Role.Primary) call.primary = route;
+    else call.successor = route;
+    return {
+      id: wireId,
+      method: call.method,
+      params: { path: call.path, input: call.input, lastEventId: call.lastEventId },
+    };
+  }
+
+  private removeRoute(route: Route): void {
+    if (this.routes.get(route.wireId) !== route) return;
+    this.routes.delete(route.wireId);
+    this.routesByConnection.get(route.connection)?.delete(route);
+    this.hooks.onRouteRemoved(route.connection);
+  }
+
+  private remove(route: Route, sendStop: boolean): void {
+    if (sendStop && route.call.method === 'subscription' && route.connection.isReady && this.routes.get(route.wireId) === route) {
+      const stop: SubscriptionStopMessage = { id: route.wireId, method: 'subscription.stop' };
+      route.connection.send(stop);
+    }
+    this.removeRoute(route);
+  }
+
+  /** Ends `call`, then tells its sink: `message` first if any, then `error` or completion. */
+  private finish(call: Call, message: ResponseMessage | null, error: Error | null, stops: Stops): void {
+    if (call.ended) return;
+    this.end(call, stops);
+    if (message !== null) callSafely(call.sink.next, message);
+    if (error !== null) callSafely(call.sink.error, error);
+    else callSafely(call.sink.complete, undefined);
+  }
+
+  /** Forgets `call`, sending `subscription.stop` where `stops` says it may still run. */
+  private end(call: Call, stops: Stops): void {
+    call.ended = true;
+    this.calls.delete(call);
+    this.queue.delete(call);
+    if (call.primary !== null) this.remove(call.primary, stops === 'all');
+    if (call.successor !== null) this.remove(call.successor, stops !== 'none');
+    call.primary = null;
+    call.successor = null;
+    call.overlap = null;
+    if (this.settledWaiters.length > 0 && !this.hasOneShotsInFlight()) {
+      const waiters = this.settledWaiters;
+      this.settledWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+    if (this.calls.size === 0) this.hooks.onIdle();
+  }
+
+  private hasOneShotsInFlight(): boolean {
+    for (const call of this.calls) if (call.method !== 'subscription' && call.primary !== null) return true;
+    return false;
+  }
+}

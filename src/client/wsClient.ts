@@ -1,0 +1,299 @@
+import type { Operation, OperationResultEnvelope } from '@trpc/client';
+import { TRPCClientError } from '@trpc/client';
+import type { AnyTRPCRouter, TRPCCombinedDataTransformer } from '@trpc/server';
+import type { BehaviorSubject, Observable } from '@trpc/server/observable';
+import { behaviorSubject, observable } from '@trpc/server/observable';
+import { decideAfterClose, wasAccepted } from './closePolicy.js';
+import type { ConnectionListener, ConnectionTransition, WsConnectionInfo } from './connection.js';
+import type { ServerInfo } from './negotiation.js';
+import { Connection, ConnectionState, TransitionReason } from './connection.js';
+import { socketClosedError, TRPCWebSocketClosedError } from './errors.js';
+import type { ResolvedOptions, WebSocketClientOptions } from './options.js';
+import { resolveOptions } from './options.js';
+import type { Call, ResponseMessage } from './call.js';
+import { createCallSink } from './callSink.js';
+import { IdleTimer } from './idleTimer.js';
+import { RequestManager } from './requestManager.js';
+import type { TRPCConnectionState } from './trpcInternals.js';
+import { callSafely } from './userCallback.js';
+
+type ClientError = TRPCClientError<AnyTRPCRouter>;
+
+/** The client's connection state, in tRPC's own shape (what `useSubscription` shows). */
+export type WsConnectionState = TRPCConnectionState<ClientError>;
+
+/** What {@link WsClient.request} takes: the same as tRPC's own `WsClient.request`. */
+export interface WsRequestOptions {
+  op: Pick<Operation, 'id' | 'type' | 'path' | 'input' | 'signal'>;
+  transformer: TRPCCombinedDataTransformer;
+  /** For a subscription: resume after this tracked event id. */
+  lastEventId?: string;
+}
+
+const IDLE: WsConnectionState = Object.freeze({ type: 'state', state: 'idle', error: null });
+const PENDING: WsConnectionState = Object.freeze({ type: 'state', state: 'pending', error: null });
+const CONNECTING: WsConnectionState = Object.freeze({ type: 'state', state: 'connecting', error: null });
+
+/**
+ * A WebSocket client for tRPC: one socket in use at a time (two while a server-requested
+ * reconnect makes the new one before breaking the old), calls sent at once when the socket is
+ * ready and batched into one frame when it is not, reconnects with backoff, subscriptions
+ * resumed from their last tracked event.
+ */
+export class WsClient {
+  /** The connection state, as tRPC's own client reports it. */
+  public readonly connectionState: BehaviorSubject<WsConnectionState>;
+
+  private readonly options: ResolvedOptions;
+  private readonly requests: RequestManager;
+  /** The socket new calls go to (once it is ready). */
+  private active: Connection | null = null;
+  /** Opening to replace `active`, which serves every call until this one is ready. */
+  private replacement: Connection | null = null;
+  /** Replaced sockets, finishing what they carry; each closes once drained. */
+  private readonly retiring = new Set<Connection>();
+  /** Whether the client wants a socket: false after `close()`, a lazy close or a `'stop'` close. */
+  private wanted: boolean;
+  private attemptIndex = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Lazy mode's close after `lazy.closeMs` without calls. */
+  private readonly lazyClose: IdleTimer;
+
+  private readonly listener: ConnectionListener = {
+    onTransition: (connection, change) => this.onTransition(connection, change),
+    onMessage: (connection, message) => this.onMessage(connection, message),
+    onSocketError: (_connection, event) => {
+      if (this.options.onError) callSafely(this.options.onError, event);
+    },
+  };
+
+  constructor(opts: WebSocketClientOptions) {
+    this.options = resolveOptions(opts);
+    this.requests = new RequestManager({
+      onRouteRemoved: (connection) => {
+        if (this.retiring.size !== 0 && this.retiring.has(connection)) this.closeIfDrained(connection);
+      },
+      onIdle: () => this.armLazyClose(),
+    });
+    this.lazyClose = new IdleTimer(
+      this.options.lazy.closeMs,
+      () => this.requests.size > 0 || !this.wanted,
+      () => this.stopWanting(IDLE), // lazy: the next request opens a socket
+    );
+    const lazy = this.options.lazy.enabled;
+    this.connectionState = behaviorSubject(lazy ? IDLE : CONNECTING);
+    this.wanted = !lazy;
+    if (!lazy) this.dial();
+  }
+
+  /**
+   * Sends one call; each subscriber to the returned observable is a new call with a new wire
+   * id. Emits `{ result }` envelopes, errors with `TRPCClientError`, like tRPC's own client.
+   */
+  public request({ op, transformer, lastEventId }: WsRequestOptions): Observable<OperationResultEnvelope<unknown, ClientError>, ClientError> {
+    return observable<OperationResultEnvelope<unknown, ClientError>, ClientError>((observer) => {
+      const { signal } = op;
+      if (signal?.aborted) {
+        observer.complete();
+        return;
+      }
+      const sink = createCallSink(observer, transformer);
+      const call = this.requests.create(op.type, op.path, transformer.input.serialize(op.input), lastEventId, sink);
+      this.submit(call);
+      const onAbort = () => observer.complete();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      return () => {
+        signal?.removeEventListener('abort', onAbort);
+        this.requests.cancel(call);
+      };
+    });
+  }
+
+  /**
+   * Stops reconnecting, fails calls not yet sent, completes subscriptions, waits for queries
+   * and mutations in flight, then closes every socket. A later request opens a new one.
+   */
+  public async close(): Promise<void> {
+    this.wanted = false;
+    this.clearTimers();
+    this.requests.failQueued(new TRPCWebSocketClosedError({ message: 'Closed before connection was established' }));
+    this.requests.completeSubscriptions();
+    await this.requests.whenOneShotsSettled();
+    this.stopWanting(IDLE);
+  }
+
+  /** The socket in use: `null` when there is none. Same shape as tRPC's own client. */
+  public get connection(): WsConnectionInfo | null {
+    const connection = this.active?.ws ? this.active : (this.replacement ?? this.active);
+    return connection?.describe() ?? null;
+  }
+
+  /** What the server said in `lanyard.hello`, or `null` (a stock tRPC server never says it). */
+  public get serverInfo(): ServerInfo | null {
+    return this.active?.serverInfo ?? null;
+  }
+
+  private submit(call: Call): void {
+    const active = this.active;
+    if (active !== null && active.isReady) {
+      this.requests.sendNow(call, active);
+      return;
+    }
+    this.requests.enqueue(call);
+    if (!this.wanted) {
+      this.wanted = true;
+      this.attemptIndex = 0;
+    }
+    if (this.active !== null || this.replacement !== null || this.retryTimer !== undefined) return;
+    this.setState(CONNECTING);
+    this.dial();
+  }
+
+  /** Opens a socket: the replacement when the active one is ready, else the active one. */
+  private readonly dial = (): void => {
+    this.retryTimer = undefined;
+    if (!this.wanted) return;
+    if (this.active !== null && !this.active.isReady) return; // it is already on its way
+    const connection = new Connection(this.options, this.listener);
+    if (this.active === null) this.active = connection;
+    else this.replacement = connection;
+    connection.open();
+  };
+
+  private scheduleDial(): void {
+    if (this.retryTimer !== undefined) return;
+    const delayMs = this.options.retryDelayMs(this.attemptIndex++);
+    // Always through a timer, even for 0 ms: a socket that fails synchronously must not recurse.
+    this.retryTimer = setTimeout(this.dial, Math.max(0, delayMs));
+  }
+
+  private onTransition(connection: Connection, change: ConnectionTransition): void {
+    if (change.reason === TransitionReason.SocketOpened && this.options.onOpen) callSafely(this.options.onOpen, undefined);
+    if (change.newState === ConnectionState.Ready) this.onReady(connection);
+    else if (change.newState === ConnectionState.Closed) this.onClosed(connection, change);
+  }
+
+  private onReady(connection: Connection): void {
+    if (connection === this.replacement) {
+      // Make-before-break: the new socket takes over; the old one finishes what it carries.
+      this.replacement = null;
+      if (this.active !== null) this.retiring.add(this.active);
+      this.active = connection;
+    } else if (connection !== this.active) {
+      connection.close(); // opened for a client that no longer wants it
+      return;
+    }
+    this.setState(PENDING);
+    this.requests.flushTo(connection);
+    for (const old of this.retiring) this.closeIfDrained(old);
+    if (this.requests.size === 0) this.armLazyClose();
+  }
+
+  private onClosed(connection: Connection, change: ConnectionTransition): void {
+    const wasActive = connection === this.active;
+    const wasReplacement = connection === this.replacement;
+    if (wasActive) this.active = null;
+    if (wasReplacement) this.replacement = null;
+    this.retiring.delete(connection);
+    if (connection.ws !== null && this.options.onClose) callSafely(this.options.onClose, { code: change.closeCode });
+
+    const decision = decideAfterClose(change.closeCode);
+    const error = this.closeError(connection, change);
+    this.requests.connectionLost(connection, error);
+    if (!this.wanted) return;
+    if (this.active?.isReady && this.requests.hasQueued()) this.requests.flushTo(this.active);
+    if (!wasActive && !wasReplacement) return;
+
+    if (decision === 'stop') {
+      this.stop(error);
+      return;
+    }
+    if (wasAccepted(connection, decision, Date.now())) this.attemptIndex = 0;
+    if (wasActive && this.replacement !== null) {
+      this.setState(this.connectingWith(error)); // the replacement, still opening, takes over
+      return;
+    }
+    if (wasReplacement && this.active !== null) {
+      this.scheduleDial(); // the active socket keeps serving; try to replace it again later
+      return;
+    }
+    if (this.options.lazy.enabled && !this.requests.hasSubscriptions() && !this.requests.hasQueued()) {
+      this.wanted = false; // lazy: the next request opens a socket
+      this.setState(IDLE);
+      return;
+    }
+    this.setState(this.connectingWith(error));
+    this.scheduleDial();
+  }
+
+  private onMessage(connection: Connection, message: unknown): void {
+    if (typeof message !== 'object' || message === null) return;
+    const { id } = message as { id?: unknown };
+    if (id !== null && id !== undefined) {
+      if (this.requests.handle(connection, message as ResponseMessage)) connection.answered = true;
+      return;
+    }
+    if ('method' in message) {
+      // tRPC's own notification; `lanyard.hello` is read by the connection; other methods are ignored.
+      if (message.method === 'reconnect') this.onReconnectRequested(connection);
+    } else if ('error' in message && !connection.answered) {
+      connection.rejection = message; // e.g. `createContext` threw; surfaced when the socket closes
+    }
+  }
+
+  /** The server asked for a reconnect: open the new socket before letting go of this one. */
+  private onReconnectRequested(connection: Connection): void {
+    if (connection !== this.active || !connection.isReady) return;
+    if (this.replacement !== null || this.retryTimer !== undefined) return;
+    this.dial();
+  }
+
+  /** A `'stop'` close: no reconnect; every call fails; the state keeps the error. */
+  private stop(error: Error): void {
+    this.requests.failAll(error);
+    this.stopWanting(this.connectingWith(error));
+  }
+
+  private closeError(connection: Connection, change: ConnectionTransition): Error {
+    const why = change.reason === TransitionReason.SocketClosed ? undefined : change.reason;
+    const closed = socketClosedError(change.closeCode, change.cause, why);
+    const { rejection } = connection;
+    return rejection === undefined ? closed : TRPCClientError.from(rejection as object, { cause: closed });
+  }
+
+  private connectingWith(error: Error): WsConnectionState {
+    return { type: 'state', state: 'connecting', error: TRPCClientError.from(error) };
+  }
+
+  private setState(next: WsConnectionState): void {
+    const current = this.connectionState.get();
+    if (current === next || (next.error === null && current.state === next.state && current.error === null)) return;
+    this.connectionState.next(next);
+  }
+
+  private closeIfDrained(connection: Connection): void {
+    if (!this.requests.hasRoutesOn(connection)) connection.close();
+  }
+
+  /** No more sockets until the next request: close them all and show `state`. */
+  private stopWanting(state: WsConnectionState): void {
+    this.wanted = false;
+    this.clearTimers();
+    const sockets = [this.active, this.replacement, ...this.retiring];
+    this.active = null;
+    this.replacement = null;
+    this.retiring.clear();
+    for (const connection of sockets) connection?.close();
+    this.setState(state);
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.lazyClose.cancel();
+  }
+
+  private armLazyClose(): void {
+    if (this.options.lazy.enabled && this.wanted) this.lazyClose.arm();
+  }
+}

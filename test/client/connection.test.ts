@@ -1,0 +1,150 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { connect, disposeAll, sleep, startServer, waitFor } from './harness.js';
+
+afterEach(disposeAll);
+
+describe('connectionParams', () => {
+  it('evaluates an async connectionParams function afresh for every socket and sends it first', async () => {
+    const server = await startServer();
+    let n = 0;
+    const { trpc } = connect(server.url, {
+      connectionParams: async () => {
+        await sleep(5);
+        return { token: `t${++n}` };
+      },
+      retryDelayMs: () => 0,
+    });
+    expect(await trpc.whoami.query()).toBe('t1');
+    server.sockets[0]!.ws.terminate();
+    await waitFor(() => server.sockets.length === 2);
+    expect(await trpc.whoami.query()).toBe('t2');
+    for (const socket of [1, 2]) {
+      expect(server.parsedFrames(socket)[0]).toEqual({ method: 'connectionParams', data: { token: `t${socket}` } });
+    }
+    expect(server.sockets.map((s) => s.req.url)).toEqual(['/?connectionParams=1&lanyard=1', '/?connectionParams=1&lanyard=1']);
+  });
+
+  it('adds only lanyard=1 to the URL without connectionParams, keeping an existing query', async () => {
+    const server = await startServer();
+    const { trpc } = connect(`${server.url}/?room=a`);
+    await trpc.echo.query('x');
+    expect(server.sockets[0]!.req.url).toBe('/?room=a&lanyard=1');
+    expect(server.parsedFrames(1)[0]).toMatchObject({ method: 'query' });
+  });
+
+  it('resolves an async url for every socket', async () => {
+    const server = await startServer();
+    let calls = 0;
+    const { trpc } = connect('', {
+      url: async () => {
+        calls++;
+        return server.url;
+      },
+      retryDelayMs: () => 0,
+    });
+    await trpc.echo.query('x');
+    server.sockets[0]!.ws.terminate();
+    await waitFor(() => server.sockets.length === 2);
+    expect(calls).toBe(2);
+  });
+
+  it('surfaces a failing connectionParams function in connectionState, then retries', async () => {
+    const server = await startServer();
+    let n = 0;
+    const { trpc, wsClient } = connect(server.url, {
+      connectionParams: async () => {
+        if (++n === 1) throw new Error('token service down');
+        return { token: `t${n}` };
+      },
+      retryDelayMs: () => 30,
+    });
+    const errors: string[] = [];
+    wsClient.connectionState.subscribe({ next: (s) => s.error && errors.push(s.error.message) });
+    expect(await trpc.whoami.query()).toBe('t2');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/WebSocket closed \(1006\): params-failed/);
+    expect(server.sockets).toHaveLength(2);
+  });
+});
+
+describe('keep-alive', () => {
+  it('answers the server PING with PONG, so a pinging stock server keeps the socket', async () => {
+    const server = await startServer({ keepAlive: { enabled: true, pingMs: 20, pongWaitMs: 40 } });
+    const { trpc } = connect(server.url);
+    await trpc.echo.query('x');
+    await sleep(200);
+    expect(server.sockets).toHaveLength(1);
+    expect(server.sockets[0]!.ws.readyState).toBe(1);
+    expect(server.frames.filter((f) => f.text === 'PONG').length).toBeGreaterThan(2);
+  });
+
+  it('gives up on a socket whose server does not answer PING, and reconnects', async () => {
+    const server = await startServer({ dangerouslyDisablePong: true });
+    const closes: Array<number | undefined> = [];
+    const { trpc } = connect(server.url, {
+      keepAlive: { enabled: true, intervalMs: 30, pongTimeoutMs: 30 },
+      retryDelayMs: () => 0,
+      onClose: (cause) => closes.push(cause?.code),
+    });
+    await trpc.echo.query('x');
+    await waitFor(() => server.sockets[0]!.ws.readyState === 3, 2_000, 'the silent socket to close');
+    await waitFor(() => server.sockets.length >= 2, 2_000, 'a new socket');
+    expect(server.frames.filter((f) => f.socket === 1 && f.text === 'PING')).toHaveLength(1);
+    expect(closes[0]).toBe(1006);
+  });
+
+  it('keeps a socket whose server answers PING', async () => {
+    const server = await startServer();
+    const { trpc } = connect(server.url, { keepAlive: { enabled: true, intervalMs: 20, pongTimeoutMs: 20 } });
+    await trpc.echo.query('x');
+    await sleep(200);
+    expect(server.sockets).toHaveLength(1);
+    expect(server.frames.filter((f) => f.text === 'PING').length).toBeGreaterThan(3);
+  });
+
+  it('sends no PING while frames keep arriving', async () => {
+    const server = await startServer();
+    const { trpc } = connect(server.url, { keepAlive: { enabled: true, intervalMs: 250, pongTimeoutMs: 250 } });
+    const ids: string[] = [];
+    trpc.feed.subscribe({}, { onData: (e) => ids.push(e.id) });
+    const started = Date.now();
+    while (Date.now() - started < 400) {
+      server.feed.publish();
+      await sleep(10);
+    }
+    expect(ids.length).toBeGreaterThan(10);
+    expect(server.frames.filter((f) => f.text === 'PING')).toHaveLength(0);
+  });
+});
+
+describe('lazy mode', () => {
+  it('opens on the first request and closes after closeMs with nothing in flight', async () => {
+    const server = await startServer();
+    const { trpc, wsClient } = connect(server.url, { lazy: { enabled: true, closeMs: 50 } });
+    await sleep(50);
+    expect(server.sockets).toHaveLength(0);
+    expect(wsClient.connectionState.get().state).toBe('idle');
+
+    expect(await trpc.echo.query('x')).toBe('x');
+    expect(server.sockets).toHaveLength(1);
+    await trpc.echo.query('y'); // activity keeps it open
+    await waitFor(() => server.sockets[0]!.ws.readyState === 3, 2_000, 'the lazy close');
+    expect(wsClient.connectionState.get().state).toBe('idle');
+
+    expect(await trpc.echo.query('z')).toBe('z');
+    expect(server.sockets).toHaveLength(2);
+  });
+
+  it('keeps the socket while a subscription is live', async () => {
+    const server = await startServer();
+    const { trpc } = connect(server.url, { lazy: { enabled: true, closeMs: 20 } });
+    const ids: string[] = [];
+    const sub = trpc.feed.subscribe({}, { onData: (e) => ids.push(e.id) });
+    server.feed.publish();
+    await waitFor(() => ids.length === 1);
+    await sleep(100);
+    expect(server.sockets[0]!.ws.readyState).toBe(1);
+    sub.unsubscribe();
+    await waitFor(() => server.sockets[0]!.ws.readyState === 3, 2_000, 'the lazy close');
+  });
+});
