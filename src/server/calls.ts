@@ -40,6 +40,8 @@ export async function runCall<TRouter extends AnyRouter>(
   const type = message.method;
   const head = scope.frames.head(message.id, message.jsonrpc);
   let input: unknown = message.params.input;
+  const controller = new AbortController();
+  scope.inFlightCalls.add(controller);
   try {
     input = prepareInput(scope.router, message.params);
     const result: unknown = await callTRPCProcedure({
@@ -48,7 +50,7 @@ export async function runCall<TRouter extends AnyRouter>(
       getRawInput: () => Promise.resolve(input),
       ctx: scope.ctx,
       type,
-      signal: scope.signal,
+      signal: controller.signal,
       batchIndex,
     });
     if (isStream(result)) {
@@ -61,5 +63,7 @@ export async function runCall<TRouter extends AnyRouter>(
   } catch (cause) {
     const shape = scope.errors.report(cause, type, path, input);
     scope.send(scope.frames.error(head, shape));
+  } finally {
+    scope.inFlightCalls.delete(controller);
   }
 }

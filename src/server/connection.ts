@@ -71,9 +71,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes> implements CallSc
     return this.errors.ctx;
   }
 
-  get signal(): AbortSignal {
-    return this.aborter.signal;
-  }
+  readonly inFlightCalls = new Set<AbortController>();
 
   get isOpen(): boolean {
     return this.phase !== Phase.Closed && this.socket.isOpen;
@@ -140,6 +138,8 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes> implements CallSc
     clearTimeout(this.authTimer);
     this.queue = [];
     this.subscriptions.stopAll();
+    for (const controller of this.inFlightCalls) controller.abort();
+    this.inFlightCalls.clear();
     this.aborter.abort();
     this.shared.onClosed(this);
   }

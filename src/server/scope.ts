@@ -12,8 +12,13 @@ export interface CallScope<TRouter extends AnyRouter> {
   readonly errors: ErrorReporter<TRouter, unknown>;
   /** The context new calls run with. */
   readonly ctx: inferRouterContext<TRouter> | undefined;
-  /** Aborts when the connection ends. */
-  readonly signal: AbortSignal;
+  /**
+   * The controllers of queries and mutations in flight; the connection aborts them when it
+   * ends. Each call gets its own signal, as in stock tRPC, so listeners a procedure adds to
+   * it are dropped with the call instead of piling up on a signal that lives as long as the
+   * connection.
+   */
+  readonly inFlightCalls: Set<AbortController>;
   /** Whether frames can still be sent. */
   readonly isOpen: boolean;
   /** Sends a frame if the socket is open; drops it otherwise. */

@@ -226,3 +226,28 @@ describe('connection-level frames', () => {
     }
   });
 });
+
+describe('queries and mutations', () => {
+  it('give each call its own signal, aborted when the connection ends', async () => {
+    const t = initTRPC.create();
+    const signals: AbortSignal[] = [];
+    const releases: Array<() => void> = [];
+    const router = t.router({
+      hold: t.procedure.query(async ({ signal }) => {
+        signals.push(signal!);
+        await new Promise<void>((resolve) => releases.push(resolve));
+        return 'held';
+      }),
+    });
+    server = await startServer('lanyard', { router });
+    const client = await connect();
+    client.send([1, 2, 3].map((id) => ({ id, method: 'query', params: { path: 'hold' } })));
+    await expect.poll(() => signals.length).toBe(3);
+    expect(new Set(signals).size).toBe(3);
+    releases[0]!();
+    expect(await client.next(forId(1))).toMatchObject({ result: { data: 'held' } });
+    expect(signals.map((signal) => signal.aborted)).toEqual([false, false, false]);
+    client.ws.terminate();
+    await expect.poll(() => signals.map((signal) => signal.aborted)).toEqual([false, true, true]);
+  });
+});
