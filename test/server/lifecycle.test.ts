@@ -1,33 +1,20 @@
 import { EventEmitter, on } from 'node:events';
 import { initTRPC, tracked } from '@trpc/server';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CloseCode } from '../../src/protocol/closeCodes.js';
 import { createTestRouter } from '../fixtures/router.js';
-import type { RawClient } from '../fixtures/rawClient.js';
-import { forId, openRaw } from '../fixtures/rawClient.js';
-import type { RunningServer } from '../fixtures/servers.js';
-import { startServer } from '../fixtures/servers.js';
+import { forId } from '../fixtures/rawClient.js';
+import { useRawServer } from '../fixtures/rawHarness.js';
 
-let server: RunningServer | undefined;
-const clients: RawClient[] = [];
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
-  await server?.close();
-  server = undefined;
-});
-
-async function connect(query = ''): Promise<RawClient> {
-  const client = await openRaw(`${server!.url}/${query}`);
-  clients.push(client);
-  return client;
-}
+const raw = useRawServer();
+const connect = (query = '') => raw.connect(query);
 
 const subscribe = (id: number | string, path = 'feed', input?: unknown) => ({ id, method: 'subscription', params: { path, input } });
 
 describe('subscriptions', () => {
   it('answers subscription.stop with stopped and frees the id at once', async () => {
     const fixture = createTestRouter();
-    server = await startServer('lanyard', { router: fixture.router });
+    await raw.start({ router: fixture.router });
     const client = await connect();
     client.send(subscribe(7));
     expect(await client.next(forId(7))).toEqual({ id: 7, result: { type: 'started' } });
@@ -39,7 +26,7 @@ describe('subscriptions', () => {
   });
 
   it('streams an observable and says stopped when it completes', async () => {
-    server = await startServer('lanyard', { router: createTestRouter().router });
+    await raw.start({ router: createTestRouter().router });
     const client = await connect();
     client.send(subscribe('t', 'ticks', { count: 3 }));
     expect(await client.next(forId('t'))).toEqual({ id: 't', result: { type: 'started' } });
@@ -48,7 +35,7 @@ describe('subscriptions', () => {
   });
 
   it('sends the error then stopped when a stream throws, as stock does', async () => {
-    server = await startServer('lanyard', { router: createTestRouter().router });
+    await raw.start({ router: createTestRouter().router });
     const client = await connect();
     client.send(subscribe(1, 'brokenStream'));
     expect(await client.next(forId(1))).toEqual({ id: 1, result: { type: 'started' } });
@@ -59,7 +46,7 @@ describe('subscriptions', () => {
 
   it('passes lastEventId into the input so a resumed feed replays only what was missed', async () => {
     const fixture = createTestRouter();
-    server = await startServer('lanyard', { router: fixture.router });
+    await raw.start({ router: fixture.router });
     for (let i = 0; i < 4; i++) fixture.publish(`m${i}`);
     const client = await connect();
     client.send({ id: 1, method: 'subscription', params: { path: 'feed', lastEventId: '2' } });
@@ -70,7 +57,7 @@ describe('subscriptions', () => {
 
   it('stops every subscription when the socket closes', async () => {
     const fixture = createTestRouter();
-    server = await startServer('lanyard', { router: fixture.router });
+    await raw.start({ router: fixture.router });
     const client = await connect();
     client.send([subscribe(1), subscribe(2)]);
     await client.next(forId(1));
@@ -98,7 +85,7 @@ describe('a broadcast value is serialised once and still correct for every subsc
 
   it('gives subscribers with different ids frames with their own id', async () => {
     const { router, ee } = broadcastRouter();
-    server = await startServer('lanyard', { router });
+    await raw.start({ router });
     const a = await connect();
     const b = await connect();
     a.send(subscribe(1, 'live'));
@@ -114,7 +101,7 @@ describe('a broadcast value is serialised once and still correct for every subsc
 
   it('gives two subscribers with the same id the same bytes, and a tracked event its own id', async () => {
     const { router, ee } = broadcastRouter();
-    server = await startServer('lanyard', { router });
+    await raw.start({ router });
     const a = await connect();
     const b = await connect();
     a.send([subscribe(1, 'live'), subscribe(2, 'liveTracked')]);
@@ -133,7 +120,7 @@ describe('a broadcast value is serialised once and still correct for every subsc
 
   it('serialises a mutable (not frozen) object afresh on every send', async () => {
     const { router, ee } = broadcastRouter();
-    server = await startServer('lanyard', { router });
+    await raw.start({ router });
     const a = await connect();
     a.send(subscribe(1, 'live'));
     await a.next(forId(1));
@@ -148,7 +135,7 @@ describe('a broadcast value is serialised once and still correct for every subsc
 
 describe('connection-level frames', () => {
   it('sends lanyard.hello first to a client that put lanyard=1 in its URL, and nothing to others', async () => {
-    server = await startServer('lanyard', { router: createTestRouter().router, maxPayloadBytes: 4096 });
+    await raw.start({ router: createTestRouter().router, maxPayloadBytes: 4096 });
     const ours = await connect('?lanyard=1');
     expect(await ours.next()).toEqual({ id: null, method: 'lanyard.hello', params: { version: 1, maxPayloadBytes: 4096 } });
     const stock = await connect();
@@ -158,12 +145,11 @@ describe('connection-level frames', () => {
   });
 
   it('answers PING with PONG unless dangerouslyDisablePong', async () => {
-    server = await startServer('lanyard', { router: createTestRouter().router });
+    await raw.start({ router: createTestRouter().router });
     const client = await connect();
     client.sendText('PING');
     expect(await client.next()).toBe('PONG');
-    await server.close();
-    server = await startServer('lanyard', { router: createTestRouter().router, dangerouslyDisablePong: true });
+    await raw.start({ router: createTestRouter().router, dangerouslyDisablePong: true });
     const mute = await connect();
     mute.sendText('PING');
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -171,14 +157,14 @@ describe('connection-level frames', () => {
   });
 
   it('pings a quiet client and terminates it when nothing comes back', async () => {
-    server = await startServer('lanyard', { router: createTestRouter().router, keepAlive: { enabled: true, pingMs: 60, pongWaitMs: 60 } });
+    await raw.start({ router: createTestRouter().router, keepAlive: { enabled: true, pingMs: 60, pongWaitMs: 60 } });
     const client = await connect();
     expect(await client.next((f) => f === 'PING', 1000)).toBe('PING');
     expect((await client.closed).code).toBe(1006);
   });
 
   it('keeps a client that answers its pings', async () => {
-    server = await startServer('lanyard', { router: createTestRouter().router, keepAlive: { enabled: true, pingMs: 40, pongWaitMs: 40 } });
+    await raw.start({ router: createTestRouter().router, keepAlive: { enabled: true, pingMs: 40, pongWaitMs: 40 } });
     const client = await connect();
     client.ws.on('message', (data) => {
       if (data.toString() === 'PING') client.sendText('PONG');
@@ -189,10 +175,10 @@ describe('connection-level frames', () => {
   });
 
   it('close() ends every connection with GoingAway (1001)', async () => {
-    server = await startServer('lanyard', { router: createTestRouter().router });
+    await raw.start({ router: createTestRouter().router });
     const a = await connect();
     const b = await connect();
-    await server.close();
+    await raw.server.close();
     expect((await a.closed).code).toBe(CloseCode.GoingAway);
     expect((await b.closed).code).toBe(CloseCode.GoingAway);
   });
@@ -208,7 +194,7 @@ describe('connection-level frames', () => {
     const original = console.error;
     console.error = (...args: unknown[]) => errors.push(args);
     try {
-      server = await startServer('lanyard', {
+      await raw.start({
         router,
         onError: () => {
           throw new Error('onError broke');
@@ -239,7 +225,7 @@ describe('queries and mutations', () => {
         return 'held';
       }),
     });
-    server = await startServer('lanyard', { router });
+    await raw.start({ router });
     const client = await connect();
     client.send([1, 2, 3].map((id) => ({ id, method: 'query', params: { path: 'hold' } })));
     await expect.poll(() => signals.length).toBe(3);

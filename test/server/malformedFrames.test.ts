@@ -1,29 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CloseCode } from '../../src/protocol/closeCodes.js';
 import { createTestRouter } from '../fixtures/router.js';
-import type { RawClient } from '../fixtures/rawClient.js';
-import { forId, openRaw } from '../fixtures/rawClient.js';
-import type { RunningServer } from '../fixtures/servers.js';
-import { startServer } from '../fixtures/servers.js';
+import { forId } from '../fixtures/rawClient.js';
+import { useRawServer } from '../fixtures/rawHarness.js';
+import type { startServer } from '../fixtures/servers.js';
 
-let server: RunningServer | undefined;
-const clients: RawClient[] = [];
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
-  await server?.close();
-  server = undefined;
-});
+const raw = useRawServer();
+const connect = (query = '') => raw.connect(query);
 
-async function serve(extra: Parameters<typeof startServer>[1] extends infer O ? Partial<O> : never = {}) {
+async function serve(extra: Partial<Parameters<typeof startServer>[1]> = {}) {
   const fixture = createTestRouter();
-  server = await startServer('lanyard', { router: fixture.router, createContext: () => ({ params: null }), ...extra });
+  await raw.start({ router: fixture.router, createContext: () => ({ params: null }), ...extra });
   return fixture;
-}
-
-async function connect(query = ''): Promise<RawClient> {
-  const client = await openRaw(`${server!.url}/${query}`);
-  clients.push(client);
-  return client;
 }
 
 const echo = (id: number, input: unknown = { ok: true }) => ({ id, method: 'query', params: { path: 'echo', input } });
