@@ -49,7 +49,7 @@ export interface ConnectionParamsMessage {
 }
 
 /** Any call a client may put in a frame (alone or in a batch array). */
-export type ClientCallMessage = RequestMessage | SubscriptionStopMessage;
+export type ClientCallMessage = RequestMessage | SubscriptionStopMessage | AuthenticateMessage;
 
 /** The shape of a tRPC error on the wire, after `errorFormatter`. */
 export interface ErrorShape {
@@ -105,10 +105,62 @@ export interface HelloNotification {
   };
 }
 
+/**
+ * Client → server, extension (only after `lanyard.hello`): fresh credentials, in band, on the
+ * same socket. The server runs `authenticate` again and answers `id` with an
+ * {@link AuthenticatedResult} or an error (`UNAUTHORIZED` / `FORBIDDEN`).
+ */
+export interface AuthenticateMessage {
+  readonly id: RequestId;
+  readonly method: 'lanyard.authenticate';
+  readonly params: {
+    /** The same shape as the `connectionParams` frame's `data`. */
+    readonly connectionParams: Record<string, string> | null;
+  };
+}
+
+/** What the server answers an accepted {@link AuthenticateMessage} with, as `result.data`. */
+export interface AuthenticatedResult {
+  /** When the new session expires (ms since the epoch, server clock), or null if it does not. */
+  readonly expiresAt: number | null;
+}
+
+/** Why the server asks for fresh credentials. */
+export type RefreshReason = 'expiring' | 'requested';
+
+/**
+ * Server → client, extension: send fresh credentials now (an {@link AuthenticateMessage}).
+ * `expiring`: the session expires at `expiresAt`; without a refresh the socket closes with
+ * 4419 at `expiresAt + expiryGraceMs`. `requested`: the server (e.g. after a role change)
+ * wants them within `deadlineMs`, else it closes with 4408.
+ */
+export interface RefreshRequest {
+  readonly id: null;
+  readonly method: 'lanyard.refresh';
+  readonly params: {
+    readonly reason: RefreshReason;
+    readonly expiresAt: number | null;
+    /** Milliseconds the client has to answer before the server closes the socket. */
+    readonly deadlineMs: number;
+  };
+}
+
+/**
+ * Server → client, extension: the connection is authenticated; sent once after connect-time
+ * authentication (in-band re-authentication is answered on its own id instead).
+ */
+export interface SessionNotification {
+  readonly id: null;
+  readonly method: 'lanyard.session';
+  readonly params: AuthenticatedResult;
+}
+
 /** Every frame a server may send. */
 export type ServerMessage =
   | DataResultMessage
   | LifecycleResultMessage
   | ErrorMessage
   | ReconnectNotification
-  | HelloNotification;
+  | HelloNotification
+  | RefreshRequest
+  | SessionNotification;

@@ -44,10 +44,16 @@ export function checkClientCall(raw: unknown): CheckedCall {
   if (method === 'subscription.stop') {
     return { ok: true, message: { id, jsonrpc, method } };
   }
+  const params = raw['params'];
+  if (method === 'lanyard.authenticate') {
+    if (!isRecord(params)) return fail('`params` must be an object');
+    const checked = checkParamsData(params['connectionParams'], 'params.connectionParams');
+    if (typeof checked === 'string') return fail(checked);
+    return { ok: true, message: { id, method, params: { connectionParams: checked } } };
+  }
   if (method !== 'query' && method !== 'mutation' && method !== 'subscription') {
     return fail('`method` must be "query", "mutation", "subscription" or "subscription.stop"');
   }
-  const params = raw['params'];
   if (!isRecord(params)) return fail('`params` must be an object');
   const path = params['path'];
   if (typeof path !== 'string') return fail('`params.path` must be a string');
@@ -80,14 +86,20 @@ export function checkConnectionParams(raw: unknown): CheckedConnectionParams {
   if (raw['method'] !== 'connectionParams') {
     return { ok: false, problem: '`method` must be "connectionParams" in the first message' };
   }
-  const data = raw['data'];
-  if (data === null || data === undefined) return { ok: true, message: { method: 'connectionParams', data: null } };
-  if (!isRecord(data)) return { ok: false, problem: '`data` must be an object of strings or null' };
+  const data = checkParamsData(raw['data'], 'data');
+  if (typeof data === 'string') return { ok: false, problem: data };
+  return { ok: true, message: { method: 'connectionParams', data } };
+}
+
+/** `null`/absent, or an object of strings (a copy); else the problem, naming `field`. */
+function checkParamsData(data: unknown, field: string): Record<string, string> | null | string {
+  if (data === null || data === undefined) return null;
+  if (!isRecord(data)) return `\`${field}\` must be an object of strings or null`;
   const out: Record<string, string> = {};
   for (const key of Object.keys(data)) {
     const value = data[key];
-    if (typeof value !== 'string') return { ok: false, problem: `\`data.${key}\` must be a string` };
+    if (typeof value !== 'string') return `\`${field}.${key}\` must be a string`;
     out[key] = value;
   }
-  return { ok: true, message: { method: 'connectionParams', data: out } };
+  return out;
 }

@@ -11,20 +11,20 @@ export function isStream(value: unknown): boolean {
   return Symbol.asyncIterator in value || isObservable(value);
 }
 
-/**
- * The input a procedure gets: the client's input through the router's input transformer,
- * with `lastEventId` merged in as stock tRPC does (object input: added as a property;
- * no input: `{ lastEventId }`; primitive input: dropped). Throws a `PARSE_ERROR` when the
- * transformer rejects the input.
- */
-export function prepareInput(router: AnyRouter, params: RequestMessage['params']): unknown {
-  let input: unknown;
+/** The client's input through the router's input transformer; a `PARSE_ERROR` when it refuses. */
+export function deserializeInput(router: AnyRouter, raw: unknown): unknown {
   try {
-    input = router._def._config.transformer.input.deserialize(params.input);
+    return router._def._config.transformer.input.deserialize(raw);
   } catch (cause) {
     throw protocolError('`params.input` could not be deserialised', cause);
   }
-  const { lastEventId } = params;
+}
+
+/**
+ * `lastEventId` merged into the input as stock tRPC does: object input gets it as a property;
+ * no input becomes `{ lastEventId }`; primitive input is left as it is.
+ */
+export function withLastEventId(input: unknown, lastEventId: string | undefined): unknown {
   if (lastEventId === undefined) return input;
   if (typeof input === 'object' && input !== null && !Array.isArray(input)) return { ...input, lastEventId };
   return input ?? { lastEventId };
@@ -43,7 +43,7 @@ export async function runCall<TRouter extends AnyRouter>(
   const controller = new AbortController();
   scope.inFlightCalls.add(controller);
   try {
-    input = prepareInput(scope.router, message.params);
+    input = withLastEventId(deserializeInput(scope.router, message.params.input), message.params.lastEventId);
     const result: unknown = await callTRPCProcedure({
       router: scope.router,
       path,

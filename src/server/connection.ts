@@ -4,53 +4,50 @@ import { CloseCode } from '../protocol/closeCodes.js';
 import type { ClientCallMessage, HelloNotification } from '../protocol/messages.js';
 import { LANYARD_PROTOCOL_VERSION, PING, PONG } from '../protocol/messages.js';
 import { checkClientCall, checkConnectionParams } from '../protocol/validate.js';
+import type { AuthHost, AuthRequest } from './auth/authenticator.js';
+import { Authenticator, closeCodeFor } from './auth/authenticator.js';
+import type { SessionBase } from './auth/types.js';
 import { runCall } from './calls.js';
 import { ErrorReporter, protocolError } from './errors.js';
 import type { Frame, FrameBuilder } from './frames.js';
 import type { CoreHandlerOptions } from './options.js';
+import type { CallScope } from './scope.js';
 import type { ServerSocket } from './socket.js';
 import { nextPhase, Phase } from './state.js';
 import { SubscriptionRegistry } from './subscriptions.js';
-import type { CallScope } from './scope.js';
 
 /** What a connection shares with every other connection of its handler. */
-export interface ConnectionShared<TRouter extends AnyRouter, TReq, TRes> {
-  readonly options: CoreHandlerOptions<TRouter, TReq, TRes>;
+export interface ConnectionShared<TRouter extends AnyRouter, TReq, TRes, TSession extends SessionBase> {
+  readonly options: CoreHandlerOptions<TRouter, TReq, TRes, TSession>;
   readonly frames: FrameBuilder;
   readonly authTimeoutMs: number;
   readonly maxPayloadBytes: number;
+  readonly maxPayloadBytesBeforeAuth: number;
   readonly maxQueuedCallsBeforeReady: number;
   /** Called once when the connection is closed, so the handler can forget it. */
-  onClosed(connection: Connection<TRouter, TReq, TRes>): void;
+  onClosed(connection: Connection<TRouter, TReq, TRes, TSession>): void;
 }
 
 /** How a connection was opened, read from the upgrade request by the adapter. */
-export interface ConnectionRequest<TReq, TRes> {
-  readonly req: TReq;
-  readonly res: TRes;
-  /** The request URL, or null when the adapter has none. */
-  readonly url: URL | null;
+export interface ConnectionRequest<TReq, TRes> extends AuthRequest<TReq, TRes> {
   /** The URL had `connectionParams=1`: the first frame must be the params. */
   readonly expectsConnectionParams: boolean;
-  /** The URL had `lanyard=1`: the client understands our extension frames. */
-  readonly speaksLanyard: boolean;
 }
 
-const closeCodeByErrorCode: Partial<Record<TRPCError['code'], CloseCode>> = {
-  UNAUTHORIZED: CloseCode.Unauthorized,
-  FORBIDDEN: CloseCode.Forbidden,
-};
-
 /**
- * One client connection on the server: its phase, its context, the calls that wait for it,
- * and the routing of each frame. Transport-agnostic: it talks to a {@link ServerSocket}.
+ * One client connection on the server: its phase, the calls that wait for a valid session,
+ * and the routing of each frame. Transport-agnostic: it talks to a {@link ServerSocket}; the
+ * session is the {@link Authenticator}'s.
  */
-export class Connection<TRouter extends AnyRouter, TReq, TRes> implements CallScope<TRouter> {
+export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends SessionBase = SessionBase>
+  implements CallScope<TRouter>, AuthHost
+{
   readonly router: TRouter;
   readonly frames: FrameBuilder;
   readonly errors: ErrorReporter<TRouter, unknown>;
+  readonly inFlightCalls = new Set<AbortController>();
+  readonly auth: Authenticator<TRouter, TReq, TRes, TSession>;
   private phase: Phase;
-  private readonly aborter = new AbortController();
   private readonly subscriptions: SubscriptionRegistry<TRouter>;
   private queue: Array<{ message: ClientCallMessage; batchIndex: number }> = [];
   private authTimer: ReturnType<typeof setTimeout> | undefined;
@@ -58,20 +55,19 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes> implements CallSc
   constructor(
     private readonly socket: ServerSocket,
     private readonly request: ConnectionRequest<TReq, TRes>,
-    private readonly shared: ConnectionShared<TRouter, TReq, TRes>,
+    private readonly shared: ConnectionShared<TRouter, TReq, TRes, TSession>,
   ) {
     this.router = shared.options.router;
     this.frames = shared.frames;
     this.errors = new ErrorReporter<TRouter, unknown>(this.router, request.req, shared.options.onError as never);
     this.subscriptions = new SubscriptionRegistry(this);
-    this.phase = request.expectsConnectionParams ? Phase.AwaitingParams : Phase.CreatingContext;
+    this.auth = new Authenticator(shared.options, request, this, shared.authTimeoutMs);
+    this.phase = request.expectsConnectionParams ? Phase.AwaitingParams : Phase.Authenticating;
   }
 
   get ctx(): inferRouterContext<TRouter> | undefined {
     return this.errors.ctx;
   }
-
-  readonly inFlightCalls = new Set<AbortController>();
 
   get isOpen(): boolean {
     return this.phase !== Phase.Closed && this.socket.isOpen;
@@ -82,7 +78,12 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes> implements CallSc
     return this.phase;
   }
 
-  /** Sends the hello (if negotiated) and starts waiting for params or creating the context. */
+  /** Whether the client negotiated our extensions (`lanyard=1`). */
+  get speaksLanyard(): boolean {
+    return this.request.speaksLanyard;
+  }
+
+  /** Sends the hello (if negotiated), starts the auth deadline, and authenticates unless params must come first. */
   start(): void {
     if (this.request.speaksLanyard) {
       const hello: HelloNotification = {
@@ -92,11 +93,11 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes> implements CallSc
       };
       this.send(this.frames.message(hello));
     }
-    if (this.phase === Phase.AwaitingParams) {
-      this.authTimer = setTimeout(() => this.close(CloseCode.AuthTimeout, 'connectionParams not received in time'), this.shared.authTimeoutMs);
-    } else {
-      void this.createContext(null);
-    }
+    this.authTimer = setTimeout(() => {
+      const why = this.phase === Phase.AwaitingParams ? 'connectionParams not received in time' : 'no valid credentials in time';
+      this.close(CloseCode.AuthTimeout, why);
+    }, this.shared.authTimeoutMs);
+    if (this.phase === Phase.Authenticating) void this.auth.connect(null);
   }
 
   send(frame: Frame): void {
@@ -113,8 +114,9 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes> implements CallSc
       }
       if (data === PONG) return;
     }
-    if (byteLength > this.shared.maxPayloadBytes) {
-      this.close(CloseCode.PayloadTooLarge, `frame of ${byteLength} bytes exceeds ${this.shared.maxPayloadBytes}`);
+    const limit = this.phase === Phase.Ready || this.phase === Phase.Stale ? this.shared.maxPayloadBytes : this.shared.maxPayloadBytesBeforeAuth;
+    if (byteLength > limit) {
+      this.close(CloseCode.PayloadTooLarge, `frame of ${byteLength} bytes exceeds ${limit}`);
       return;
     }
     let decoded: unknown;
@@ -140,7 +142,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes> implements CallSc
     this.subscriptions.stopAll();
     for (const controller of this.inFlightCalls) controller.abort();
     this.inFlightCalls.clear();
-    this.aborter.abort();
+    this.auth.dispose();
     this.shared.onClosed(this);
   }
 
@@ -149,6 +151,44 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes> implements CallSc
     if (this.phase === Phase.Closed) return;
     this.socket.close(code, reason);
     this.closed();
+  }
+
+  /** AuthHost: the context calls run with from now on. */
+  setContext(ctx: unknown): void {
+    this.errors.ctx = ctx as inferRouterContext<TRouter>;
+  }
+
+  /** AuthHost: a valid session is in place; run what waited. */
+  ready(): void {
+    if (this.phase === Phase.Ready || this.phase === Phase.Closed) return;
+    clearTimeout(this.authTimer);
+    this.phase = nextPhase(this.phase, Phase.Ready);
+    const queued = this.queue;
+    this.queue = [];
+    for (const { message, batchIndex } of queued) this.routeChecked(message, batchIndex);
+  }
+
+  /** AuthHost: the session expired; calls wait for a refresh. */
+  stale(): void {
+    if (this.phase === Phase.Ready) this.phase = nextPhase(this.phase, Phase.Stale);
+  }
+
+  /** AuthHost: re-run every live subscription under the new context. */
+  reauthorizeSubscriptions(): Promise<void> {
+    return this.subscriptions.reauthorize();
+  }
+
+  /**
+   * AuthHost: connect-time authentication failed. An `{ id: null }` error frame, the same error
+   * for every waiting call (as stock tRPC answers them), then the close code for the error.
+   */
+  refuse(cause: unknown): void {
+    const shape = this.errors.report(cause, 'unknown', undefined, undefined);
+    this.send(this.frames.error(null, shape));
+    for (const { message } of this.queue) {
+      if (message.method !== 'subscription.stop') this.send(this.frames.error(this.frames.head(message.id, undefined), shape));
+    }
+    this.close(closeCodeFor(cause), cause instanceof TRPCError ? cause.code : 'createContext failed');
   }
 
   private decode(data: string | Uint8Array): unknown {
@@ -170,9 +210,8 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes> implements CallSc
       this.rejectFrame(protocolError(checked.problem));
       return;
     }
-    clearTimeout(this.authTimer);
-    this.phase = nextPhase(this.phase, Phase.CreatingContext);
-    void this.createContext(checked.message.data);
+    this.phase = nextPhase(this.phase, Phase.Authenticating);
+    void this.auth.connect(checked.message.data);
   }
 
   private routeCalls(decoded: unknown): void {
@@ -202,7 +241,8 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes> implements CallSc
       if (checked.ok && checked.message.method === 'subscription.stop') continue;
       const id = checked.ok ? checked.message.id : checked.id;
       if (id === null) continue;
-      this.send(this.frames.error(this.frames.head(id, checked.ok ? checked.message.jsonrpc : checked.jsonrpc), shape));
+      const jsonrpc = checked.ok ? (checked.message as { jsonrpc?: '2.0' }).jsonrpc : checked.jsonrpc;
+      this.send(this.frames.error(this.frames.head(id, jsonrpc), shape));
       answered = true;
     }
     if (!answered) this.send(this.frames.error(null, shape));
@@ -216,13 +256,23 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes> implements CallSc
       this.send(this.frames.error(head, this.errors.report(error, 'unknown', undefined, undefined)));
       return;
     }
-    if (this.phase === Phase.Ready) {
-      this.run(checked.message, batchIndex);
+    this.routeChecked(checked.message, batchIndex);
+  }
+
+  /**
+   * Runs a call now if the session is valid; otherwise it waits (before authentication, or
+   * between expiry and refresh). Fresh credentials themselves never wait behind an expired session.
+   */
+  private routeChecked(message: ClientCallMessage, batchIndex: number): void {
+    if (this.phase === Phase.Ready && this.auth.hasExpired()) this.stale();
+    const ready = this.phase === Phase.Ready;
+    if (ready || (this.phase === Phase.Stale && message.method === 'lanyard.authenticate')) {
+      this.run(message, batchIndex);
       return;
     }
-    this.queue.push({ message: checked.message, batchIndex });
+    this.queue.push({ message, batchIndex });
     if (this.queue.length > this.shared.maxQueuedCallsBeforeReady) {
-      this.close(CloseCode.RateLimited, 'too many calls before the connection was ready');
+      this.close(CloseCode.RateLimited, 'too many calls waiting for a valid session');
     }
   }
 
@@ -238,53 +288,13 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes> implements CallSc
       case 'mutation':
         void runCall(this, message, batchIndex);
         return;
+      case 'lanyard.authenticate':
+        void this.auth.reauthenticate(message);
+        return;
       default: {
         const unreachable: never = message;
         throw new Error(`unhandled method ${String(unreachable)}`);
       }
     }
-  }
-
-  private async createContext(connectionParams: Record<string, string> | null): Promise<void> {
-    const { createContext } = this.shared.options;
-    try {
-      const ctx = await createContext?.({
-        req: this.request.req,
-        res: this.request.res,
-        info: {
-          accept: null,
-          type: 'unknown',
-          isBatchCall: false,
-          calls: [],
-          connectionParams,
-          signal: this.aborter.signal,
-          url: this.request.url,
-        },
-      });
-      if (this.phase === Phase.Closed) return;
-      this.errors.ctx = ctx;
-    } catch (cause) {
-      if (this.phase === Phase.Closed) return;
-      this.refuse(cause);
-      return;
-    }
-    this.phase = nextPhase(this.phase, Phase.Ready);
-    const queued = this.queue;
-    this.queue = [];
-    for (const { message, batchIndex } of queued) this.run(message, batchIndex);
-  }
-
-  /**
-   * `createContext` threw: an `{ id: null }` error frame, the same error for every waiting
-   * call (as stock tRPC answers them), then the close code that matches the error.
-   */
-  private refuse(cause: unknown): void {
-    const shape = this.errors.report(cause, 'unknown', undefined, undefined);
-    this.send(this.frames.error(null, shape));
-    for (const { message } of this.queue) {
-      if (message.method !== 'subscription.stop') this.send(this.frames.error(this.frames.head(message.id, message.jsonrpc), shape));
-    }
-    const code = cause instanceof TRPCError ? (closeCodeByErrorCode[cause.code] ?? CloseCode.InternalError) : CloseCode.InternalError;
-    this.close(code, cause instanceof TRPCError ? cause.code : 'createContext failed');
   }
 }

@@ -1,6 +1,8 @@
 import type { AnyRouter } from '@trpc/server';
 import { CloseCode } from '../protocol/closeCodes.js';
 import type { ReconnectNotification } from '../protocol/messages.js';
+import type { SessionBase } from './auth/types.js';
+import { authDefaults } from './auth/types.js';
 import type { ConnectionRequest, ConnectionShared } from './connection.js';
 import { Connection } from './connection.js';
 import { FrameBuilder } from './frames.js';
@@ -8,32 +10,64 @@ import type { CoreHandlerOptions } from './options.js';
 import { coreHandlerDefaults } from './options.js';
 import type { ServerSocket } from './socket.js';
 
+/** What `revoke` takes besides the filter. */
+export interface RevokeOptions {
+  /** The close reason the client sees (≤ 123 bytes of UTF-8). @default 'session revoked' */
+  reason?: string;
+}
+
 /** The transport-agnostic server: every adapter wraps one. */
-export interface CoreHandler<TRouter extends AnyRouter, TReq, TRes> {
+export interface CoreHandler<TRouter extends AnyRouter, TReq, TRes, TSession extends SessionBase = SessionBase> {
   /** Serves a newly opened socket; the adapter feeds it frames and tells it when the socket closes. */
-  connect(socket: ServerSocket, request: ConnectionRequest<TReq, TRes>): Connection<TRouter, TReq, TRes>;
+  connect(socket: ServerSocket, request: ConnectionRequest<TReq, TRes>): Connection<TRouter, TReq, TRes, TSession>;
   /** The open connections. */
-  readonly connections: ReadonlySet<Connection<TRouter, TReq, TRes>>;
+  readonly connections: ReadonlySet<Connection<TRouter, TReq, TRes, TSession>>;
   /** Sends tRPC's `reconnect` notification, encoded once, to every open connection. */
   broadcastReconnectNotification(): void;
-  /** Closes every connection with `code` (default 1001, going away) and refuses none later. */
+  /** Ends every authenticated session for which `filter` is true (close 4410); returns how many. */
+  revoke(filter: (session: TSession) => boolean, options?: RevokeOptions): number;
+  /**
+   * Asks every client whose session matches `filter` for fresh credentials now (trpc-lanyard
+   * clients in band, stock clients by tRPC's `reconnect`); one that has not re-authenticated
+   * within `authTimeoutMs` is closed with 4408. Returns how many were asked.
+   */
+  requestReauthentication(filter: (session: TSession) => boolean): number;
+  /** Closes every connection with `code` (default 1001, going away) and stops the handler's timers. */
   closeAll(code?: number, reason?: string): void;
 }
 
 /** Builds the core of a handler from the options shared by every adapter. */
-export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes>(
-  options: CoreHandlerOptions<TRouter, TReq, TRes>,
-): CoreHandler<TRouter, TReq, TRes> {
-  const connections = new Set<Connection<TRouter, TReq, TRes>>();
+export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSession extends SessionBase = SessionBase>(
+  options: CoreHandlerOptions<TRouter, TReq, TRes, TSession>,
+): CoreHandler<TRouter, TReq, TRes, TSession> {
+  const connections = new Set<Connection<TRouter, TReq, TRes, TSession>>();
   const frames = new FrameBuilder(options.router, options.experimental_encoder);
-  const shared: ConnectionShared<TRouter, TReq, TRes> = {
+  const shared: ConnectionShared<TRouter, TReq, TRes, TSession> = {
     options,
     frames,
     authTimeoutMs: options.authTimeoutMs ?? coreHandlerDefaults.authTimeoutMs,
     maxPayloadBytes: options.maxPayloadBytes ?? coreHandlerDefaults.maxPayloadBytes,
+    // Without `authenticate` there is no "before auth": the one limit applies throughout.
+    maxPayloadBytesBeforeAuth: options.authenticate
+      ? (options.maxPayloadBytesBeforeAuth ?? authDefaults.maxPayloadBytesBeforeAuth)
+      : (options.maxPayloadBytes ?? coreHandlerDefaults.maxPayloadBytes),
     maxQueuedCallsBeforeReady: options.maxQueuedCallsBeforeReady ?? coreHandlerDefaults.maxQueuedCallsBeforeReady,
     onClosed: (connection) => connections.delete(connection),
   };
+  // One timer for every connection's revalidation, not one per connection.
+  const revalidation = options.revalidate
+    ? setInterval(() => {
+        for (const connection of connections) void connection.auth.revalidate();
+      }, options.revalidateIntervalMs ?? authDefaults.revalidateIntervalMs)
+    : undefined;
+  revalidation?.unref?.();
+
+  const matching = (filter: (session: TSession) => boolean) =>
+    [...connections].filter((connection) => {
+      const session = connection.auth.session;
+      return session !== null && connection.isOpen && filter(session);
+    });
+
   return {
     connections,
     connect(socket, request) {
@@ -47,7 +81,18 @@ export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes>(
       const frame = frames.message(notification);
       for (const connection of connections) connection.send(frame);
     },
+    revoke(filter, { reason = 'session revoked' } = {}) {
+      const revoked = matching(filter);
+      for (const connection of revoked) connection.close(CloseCode.Revoked, reason);
+      return revoked.length;
+    },
+    requestReauthentication(filter) {
+      const asked = matching(filter);
+      for (const connection of asked) connection.auth.requestReauthentication();
+      return asked.length;
+    },
     closeAll(code = CloseCode.GoingAway, reason = 'server shutting down') {
+      clearInterval(revalidation);
       for (const connection of [...connections]) connection.close(code, reason);
     },
   };

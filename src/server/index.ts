@@ -7,7 +7,11 @@ export type {
   WSSHandlerOptions,
 } from '../adapters/ws/index.js';
 export { createCoreHandler } from './handler.js';
-export type { CoreHandler } from './handler.js';
+export type { CoreHandler, RevokeOptions } from './handler.js';
+export { authDefaults } from './auth/types.js';
+export type { AuthenticateOptions, AuthOptions, CredentialCarriers, SessionBase } from './auth/types.js';
+export type { AllowedOrigins } from './auth/origin.js';
+export { REDACTED } from './auth/credentials.js';
 export type { Connection, ConnectionRequest } from './connection.js';
 export { coreHandlerDefaults } from './options.js';
 export type { CoreHandlerOptions, CreateContextOptions, Encoder, ErrorInfo } from './options.js';

@@ -1,5 +1,7 @@
 import type { AnyRouter, inferRouterContext, TRPCError } from '@trpc/server';
 import type { TRPCRequestInfo } from '@trpc/server/http';
+import type { AllowedOrigins } from './auth/origin.js';
+import type { AuthOptions, SessionBase } from './auth/types.js';
 
 /** Encodes and decodes frames other than `PING`/`PONG`; the same shape as tRPC's `experimental_encoder`. */
 export interface Encoder {
@@ -7,14 +9,20 @@ export interface Encoder {
   decode(data: string | Uint8Array): unknown;
 }
 
-/** What `createContext` receives: the same shape as stock tRPC's WebSocket adapter. */
-export interface CreateContextOptions<TReq, TRes> {
+/** What `createContext` receives: stock tRPC's shape plus the session. */
+export interface CreateContextOptions<TReq, TRes, TSession = SessionBase> {
   /** The HTTP upgrade request. */
   req: TReq;
   /** The socket (for `ws`, the `WebSocket`). */
   res: TRes;
   /** What tRPC knows about the connection; `connectionParams` is filled from the first frame. */
   info: TRPCRequestInfo;
+  /**
+   * What `authenticate` returned for this connection; null without `authenticate`. After an
+   * in-band re-authentication `createContext` runs again with the new session, and calls that
+   * arrive from then on get the new context.
+   */
+  session: TSession | null;
 }
 
 /** The details `onError` receives; the same shape as stock tRPC's. */
@@ -31,7 +39,8 @@ export interface ErrorInfo<TRouter extends AnyRouter, TReq> {
  * Options of the transport-agnostic core. The `ws` adapter's options extend these with
  * `wss`, `prefix`, `keepAlive` and `dangerouslyDisablePong`.
  */
-export interface CoreHandlerOptions<TRouter extends AnyRouter, TReq, TRes> {
+export interface CoreHandlerOptions<TRouter extends AnyRouter, TReq, TRes, TSession extends SessionBase = SessionBase>
+  extends AuthOptions<TSession, TReq> {
   /** The router to serve. */
   router: TRouter;
   /**
@@ -39,7 +48,16 @@ export interface CoreHandlerOptions<TRouter extends AnyRouter, TReq, TRes> {
    * Throwing `TRPCError` `UNAUTHORIZED` / `FORBIDDEN` closes the socket with 4401 / 4403,
    * anything else with 4500, after an `{ id: null }` error frame that says why.
    */
-  createContext?: (opts: CreateContextOptions<TReq, TRes>) => inferRouterContext<TRouter> | Promise<inferRouterContext<TRouter>>;
+  createContext?: (
+    opts: CreateContextOptions<TReq, TRes, TSession>,
+  ) => inferRouterContext<TRouter> | Promise<inferRouterContext<TRouter>>;
+  /**
+   * Which browser origins may open a socket: exact origins, or a predicate. A cross-origin
+   * upgrade is refused before the socket opens (HTTP 403). Requests without an `Origin` header
+   * (non-browser clients) pass a list.
+   * @default every origin
+   */
+  allowedOrigins?: AllowedOrigins<TReq>;
   /** Called with every error, as in stock tRPC. A throw or rejection in it is swallowed, never a crash. */
   onError?: (opts: ErrorInfo<TRouter, TReq>) => void;
   /**
@@ -49,9 +67,10 @@ export interface CoreHandlerOptions<TRouter extends AnyRouter, TReq, TRes> {
    */
   maxBatchSize?: number;
   /**
-   * How long a client that announced `connectionParams=1` has to send its `connectionParams`
-   * frame, in milliseconds. Then the socket closes with `CloseCode.AuthTimeout` (4408).
-   * Stock tRPC waits forever.
+   * How long a new connection has to present credentials that `authenticate` accepts (and, with
+   * `connectionParams=1`, to send that frame), in milliseconds; also how long a client asked by
+   * `requestReauthentication()` has to answer. Then the socket closes with
+   * `CloseCode.AuthTimeout` (4408). Stock tRPC waits forever.
    * @default 10_000
    */
   authTimeoutMs?: number;

@@ -3,29 +3,43 @@ import { callTRPCProcedure, isTrackedEnvelope, TRPCError } from '@trpc/server';
 import type { Observable, Unsubscribable } from '@trpc/server/observable';
 import { isObservable } from '@trpc/server/observable';
 import type { RequestId, RequestMessage } from '../protocol/messages.js';
-import { prepareInput, isStream } from './calls.js';
+import { deserializeInput, isStream, withLastEventId } from './calls.js';
 import { isAbortError } from './errors.js';
 import type { FrameHead } from './frames.js';
 import type { CallScope } from './scope.js';
 
-/** One live subscription of a connection. */
+/** One live subscription of a connection. Its source may be replaced on re-authorisation. */
 class ActiveSubscription {
-  readonly controller = new AbortController();
+  controller = new AbortController();
   stopped = false;
+  /** Set while the source is being replaced: the old source's events are dropped (the new one replays them). */
+  swapping = false;
+  /** Bumped on every new source; a loop over an older source ends. */
+  generation = 0;
   iterator: AsyncIterator<unknown> | null = null;
   observer: Unsubscribable | null = null;
+  /** The input as deserialised, before `lastEventId` is merged in. */
+  baseInput: unknown = undefined;
+  /** The input the procedure last ran with. */
   input: unknown = undefined;
+  /** The id of the last `tracked()` event sent. */
+  lastEventId: string | undefined;
 
   constructor(
     readonly head: FrameHead,
     readonly path: string,
-  ) {}
+    readonly batchIndex: number,
+    lastEventId: string | undefined,
+  ) {
+    this.lastEventId = lastEventId;
+  }
 }
 
 /**
  * The live subscriptions of one connection, by request id: starts them, streams their
- * events as frames, and stops them (client `subscription.stop`, natural end, error, or the
- * connection closing). A stopped subscription's id is free again at once.
+ * events as frames, re-authorises them when the session changes, and stops them (client
+ * `subscription.stop`, natural end, error, or the connection closing). A stopped
+ * subscription's id is free again at once.
  */
 export class SubscriptionRegistry<TRouter extends AnyRouter> {
   private readonly active = new Map<RequestId, ActiveSubscription>();
@@ -46,26 +60,12 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
       scope.send(scope.frames.error(head, scope.errors.report(error, 'subscription', path, undefined)));
       return;
     }
-    const sub = new ActiveSubscription(head, path);
+    const sub = new ActiveSubscription(head, path, batchIndex, message.params.lastEventId);
     this.active.set(message.id, sub);
-    let result: unknown;
+    let source: unknown;
     try {
-      sub.input = prepareInput(scope.router, message.params);
-      result = await callTRPCProcedure({
-        router: scope.router,
-        path,
-        getRawInput: () => Promise.resolve(sub.input),
-        ctx: scope.ctx,
-        type: 'subscription',
-        signal: sub.controller.signal,
-        batchIndex,
-      });
-      if (!isStream(result)) {
-        throw new TRPCError({
-          code: 'INTERNAL_SERVER_ERROR',
-          message: `Subscription ${path} did not return an observable or an AsyncGenerator`,
-        });
-      }
+      sub.baseInput = deserializeInput(scope.router, message.params.input);
+      source = await this.open(sub);
     } catch (cause) {
       if (sub.stopped) {
         if (!isAbortError(cause)) scope.errors.report(cause, 'subscription', path, sub.input);
@@ -77,12 +77,11 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
       return;
     }
     if (sub.stopped) {
-      if (!isObservable(result)) this.dispose(sub, (result as AsyncIterable<unknown>)[Symbol.asyncIterator]());
+      release(source);
       return;
     }
     scope.send(scope.frames.started(head));
-    if (isObservable(result)) this.observe(sub, result);
-    else await this.iterate(sub, (result as AsyncIterable<unknown>)[Symbol.asyncIterator]());
+    this.attach(sub, source);
   }
 
   /** The client's `subscription.stop`: ends it and answers `stopped`. Unknown ids are ignored. */
@@ -98,21 +97,86 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
     for (const sub of this.active.values()) this.halt(sub);
   }
 
-  private async iterate(sub: ActiveSubscription, iterator: AsyncIterator<unknown>): Promise<void> {
+  /**
+   * The session changed: re-runs every live subscription's procedure (middlewares included)
+   * under the current context, from its last tracked event. One now refused ends with its
+   * error and `stopped`; the others carry on from the new source without a gap (the old
+   * source's events are dropped from the moment the swap starts and replayed by the new one).
+   */
+  async reauthorize(): Promise<void> {
+    await Promise.all([...this.active.values()].map((sub) => this.reauthorizeOne(sub)));
+  }
+
+  private async reauthorizeOne(sub: ActiveSubscription): Promise<void> {
+    sub.swapping = true;
+    const previous = { controller: sub.controller, iterator: sub.iterator, observer: sub.observer };
+    sub.controller = new AbortController();
+    let source: unknown;
+    try {
+      source = await this.open(sub);
+    } catch (cause) {
+      sub.controller = previous.controller;
+      if (sub.stopped) return;
+      this.fail(sub, cause);
+      return;
+    }
+    previous.controller.abort();
+    previous.observer?.unsubscribe();
+    if (previous.iterator) this.dispose(sub, previous.iterator);
+    if (sub.stopped) {
+      release(source);
+      return;
+    }
+    sub.swapping = false;
+    this.attach(sub, source);
+  }
+
+  /** Runs the procedure for `sub` under the current context, from its last tracked event. */
+  private async open(sub: ActiveSubscription): Promise<unknown> {
+    const { scope } = this;
+    sub.input = withLastEventId(sub.baseInput, sub.lastEventId);
+    const input = sub.input;
+    const result: unknown = await callTRPCProcedure({
+      router: scope.router,
+      path: sub.path,
+      getRawInput: () => Promise.resolve(input),
+      ctx: scope.ctx,
+      type: 'subscription',
+      signal: sub.controller.signal,
+      batchIndex: sub.batchIndex,
+    });
+    if (!isStream(result)) {
+      release(result);
+      throw new TRPCError({
+        code: 'INTERNAL_SERVER_ERROR',
+        message: `Subscription ${sub.path} did not return an observable or an AsyncGenerator`,
+      });
+    }
+    return result;
+  }
+
+  private attach(sub: ActiveSubscription, source: unknown): void {
+    const generation = ++sub.generation;
+    if (isObservable(source)) this.observe(sub, source, generation);
+    else void this.iterate(sub, (source as AsyncIterable<unknown>)[Symbol.asyncIterator](), generation);
+  }
+
+  private async iterate(sub: ActiveSubscription, iterator: AsyncIterator<unknown>, generation: number): Promise<void> {
     sub.iterator = iterator;
     for (;;) {
       let step: IteratorResult<unknown>;
       try {
         step = await iterator.next();
       } catch (cause) {
-        if (sub.stopped) {
+        if (sub.stopped || sub.generation !== generation || sub.swapping) {
           if (!isAbortError(cause)) this.scope.errors.report(cause, 'subscription', sub.path, sub.input);
         } else {
           this.fail(sub, cause);
         }
         return;
       }
-      if (sub.stopped) return;
+      if (sub.stopped || sub.generation !== generation) return;
+      if (sub.swapping) continue; // the new source replays it
       if (step.done) {
         this.end(sub);
         return;
@@ -124,16 +188,17 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
     }
   }
 
-  private observe(sub: ActiveSubscription, observable: Observable<unknown, unknown>): void {
+  private observe(sub: ActiveSubscription, observable: Observable<unknown, unknown>, generation: number): void {
+    const current = () => !sub.stopped && !sub.swapping && sub.generation === generation;
     sub.observer = observable.subscribe({
       next: (value) => {
-        if (!sub.stopped && !this.emit(sub, value)) sub.observer?.unsubscribe();
+        if (current() && !this.emit(sub, value)) sub.observer?.unsubscribe();
       },
       error: (cause) => {
-        if (!sub.stopped) this.fail(sub, cause);
+        if (current()) this.fail(sub, cause);
       },
       complete: () => {
-        if (!sub.stopped) this.end(sub);
+        if (current()) this.end(sub);
       },
     });
     if (sub.stopped) sub.observer.unsubscribe();
@@ -144,7 +209,13 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
     const { frames } = this.scope;
     let frame;
     try {
-      frame = isTrackedEnvelope(value) ? frames.data(sub.head, value[1], String(value[0])) : frames.data(sub.head, value);
+      if (isTrackedEnvelope(value)) {
+        const eventId = String(value[0]);
+        frame = frames.data(sub.head, value[1], eventId);
+        sub.lastEventId = eventId;
+      } else {
+        frame = frames.data(sub.head, value);
+      }
     } catch (cause) {
       this.fail(sub, cause);
       return false;
@@ -160,7 +231,7 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
     this.scope.send(this.scope.frames.stopped(sub.head));
   }
 
-  /** An error while streaming: the error frame, then `stopped`, as stock tRPC does. */
+  /** An error while streaming (or a refused re-authorisation): the error frame, then `stopped`. */
   private fail(sub: ActiveSubscription, cause: unknown): void {
     this.halt(sub);
     const { scope } = this;
@@ -183,10 +254,16 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
   }
 
   private dispose(sub: ActiveSubscription, iterator: AsyncIterator<unknown>): void {
-    sub.controller.abort();
     const done = iterator.return?.();
     done?.catch((cause: unknown) => {
       if (!isAbortError(cause)) this.scope.errors.report(cause, 'subscription', sub.path, sub.input);
     });
+  }
+}
+
+/** Lets go of a source nobody will read: an async iterator is returned; an observable was never subscribed. */
+function release(source: unknown): void {
+  if (typeof source === 'object' && source !== null && Symbol.asyncIterator in source) {
+    void (source as AsyncIterable<unknown>)[Symbol.asyncIterator]().return?.()?.catch(() => undefined);
   }
 }

@@ -1,22 +1,25 @@
 import type { IncomingMessage } from 'node:http';
 import type { AnyRouter } from '@trpc/server';
-import type { RawData, WebSocket, WebSocketServer } from 'ws';
-import { CONNECTION_PARAMS_FLAG, LANYARD_FLAG } from '../../protocol/messages.js';
-import type { CoreHandler } from '../../server/handler.js';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { CloseCode } from '../../protocol/closeCodes.js';
+import type { CredentialCarriers, SessionBase } from '../../server/auth/types.js';
+import type { CoreHandler, RevokeOptions } from '../../server/handler.js';
 import { createCoreHandler } from '../../server/handler.js';
 import type { CoreHandlerOptions, CreateContextOptions } from '../../server/options.js';
-import type { ServerSocket } from '../../server/socket.js';
 import type { KeepAliveOptions } from './keepAlive.js';
 import { keepAliveDefaults, KeepAliveSweeper } from './keepAlive.js';
+import { OPEN, toBuffer, WsServerSocket } from './socket.js';
+import { installOriginCheck, readUpgrade, upgradeOriginAllowed } from './upgrade.js';
 
 export { keepAliveDefaults } from './keepAlive.js';
 export type { KeepAliveOptions } from './keepAlive.js';
 
-/** What `createContext` gets with `ws`: the upgrade request, the socket and `info`, as in stock tRPC. */
-export type CreateWSSContextFnOptions = CreateContextOptions<IncomingMessage, WebSocket>;
+/** What `createContext` gets with `ws`: the upgrade request, the socket, `info` and the session. */
+export type CreateWSSContextFnOptions<TSession = SessionBase> = CreateContextOptions<IncomingMessage, WebSocket, TSession>;
 
 /** The options of {@link getWSConnectionHandler}: every stock option plus ours. */
-export interface WSConnectionHandlerOptions<TRouter extends AnyRouter> extends CoreHandlerOptions<TRouter, IncomingMessage, WebSocket> {
+export interface WSConnectionHandlerOptions<TRouter extends AnyRouter, TSession extends SessionBase = SessionBase>
+  extends CoreHandlerOptions<TRouter, IncomingMessage, WebSocket, TSession> {
   /** Pings quiet clients and terminates those that stop answering. */
   keepAlive?: KeepAliveOptions;
   /** Accepted for drop-in compatibility; like stock tRPC's WebSocket adapter, batches are always allowed. */
@@ -28,7 +31,8 @@ export interface WSConnectionHandlerOptions<TRouter extends AnyRouter> extends C
 }
 
 /** The options of {@link applyWSSHandler}. */
-export interface WSSHandlerOptions<TRouter extends AnyRouter> extends WSConnectionHandlerOptions<TRouter> {
+export interface WSSHandlerOptions<TRouter extends AnyRouter, TSession extends SessionBase = SessionBase>
+  extends WSConnectionHandlerOptions<TRouter, TSession> {
   /** The `ws` server to serve the router on. */
   wss: WebSocketServer;
   /**
@@ -39,87 +43,45 @@ export interface WSSHandlerOptions<TRouter extends AnyRouter> extends WSConnecti
 }
 
 /** What both entry points return. */
-export interface WSHandlerControls {
+export interface WSHandlerControls<TSession extends SessionBase = SessionBase> {
   /** Asks every connected client to reconnect (tRPC's `reconnect` notification), e.g. before a deploy. */
   broadcastReconnectNotification(): void;
-  /** Closes every connection with 1001 (going away), stops keep-alive, and serves no new ones. */
+  /** Ends every session on this server for which `filter` is true (close 4410 with `reason`); returns how many. */
+  revoke(filter: (session: TSession) => boolean, options?: RevokeOptions): number;
+  /**
+   * Asks the clients whose session matches `filter` for fresh credentials now (e.g. after a
+   * role change); one that does not re-authenticate within `authTimeoutMs` is closed with
+   * 4408. Stock clients get tRPC's `reconnect` notification. Returns how many were asked.
+   */
+  requestReauthentication(filter: (session: TSession) => boolean): number;
+  /** Closes every connection with 1001 (going away), stops the handler's timers, and serves no new ones. */
   close(): void;
 }
 
-const TEXT = { binary: false } as const;
-const BINARY = { binary: true } as const;
-const OPEN = 1; // WebSocket.OPEN, without importing ws at run time
+let warnedAboutCookies = false;
 
-/** The part of `ws`'s private `_socket` (a `net.Socket`) used to coalesce writes. */
-interface Corkable {
-  cork(): void;
-  uncork(): void;
-}
-
-function uncork(socket: WsServerSocket): void {
-  socket.corked?.uncork();
-  socket.corked = null;
-}
-
-class WsServerSocket implements ServerSocket {
-  /**
-   * The TCP socket while it is corked. The first frame sent in a tick corks it and a
-   * `process.nextTick` uncorks it, after the promise jobs of that tick have run: every frame
-   * a burst of events produces for this client then leaves in one `writev` instead of one
-   * system call per frame (which is where most of a fan-out's time goes).
-   */
-  corked: Corkable | null = null;
-  constructor(private readonly ws: WebSocket) {}
-  get isOpen(): boolean {
-    return this.ws.readyState === OPEN;
-  }
-  get bufferedAmount(): number {
-    return this.ws.bufferedAmount;
-  }
-  send(data: string | Uint8Array, text: boolean): void {
-    if (this.corked === null) {
-      const raw = (this.ws as unknown as { _socket?: Partial<Corkable> | null })._socket;
-      if (raw && typeof raw.cork === 'function' && typeof raw.uncork === 'function') {
-        raw.cork();
-        this.corked = raw as Corkable;
-        process.nextTick(uncork, this);
-      }
-    }
-    this.ws.send(data, text ? TEXT : BINARY);
-  }
-  close(code: number, reason: string): void {
-    this.ws.close(code, reason);
+function warnOnRiskyOptions(credentials: CredentialCarriers | undefined, allowedOrigins: unknown): void {
+  if (credentials?.cookies && !allowedOrigins && !warnedAboutCookies) {
+    warnedAboutCookies = true;
+    console.warn(
+      '[trpc-lanyard] credentials.cookies is on but allowedOrigins is not set: any web page can open an authenticated socket with your users\' cookies (cross-site WebSocket hijacking). Set allowedOrigins.',
+    );
   }
 }
 
-function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
-}
-
-function parseUrl(req: IncomingMessage): URL | null {
-  try {
-    return new URL(req.url ?? '/', 'http://localhost');
-  } catch {
-    return null;
-  }
-}
-
-function serve<TRouter extends AnyRouter>(
-  core: CoreHandler<TRouter, IncomingMessage, WebSocket>,
+function serve<TRouter extends AnyRouter, TSession extends SessionBase>(
+  core: CoreHandler<TRouter, IncomingMessage, WebSocket, TSession>,
+  opts: WSConnectionHandlerOptions<TRouter, TSession>,
   sweeper: KeepAliveSweeper | null,
   ws: WebSocket,
   req: IncomingMessage,
 ): void {
-  const url = parseUrl(req);
-  const connection = core.connect(new WsServerSocket(ws), {
-    req,
-    res: ws,
-    url,
-    expectsConnectionParams: url?.searchParams.get(CONNECTION_PARAMS_FLAG) === '1',
-    speaksLanyard: url?.searchParams.get(LANYARD_FLAG) === '1',
-  });
+  // Defence in depth for servers whose upgrade did not go through applyWSSHandler's check.
+  if (!upgradeOriginAllowed(opts.allowedOrigins, req)) {
+    ws.close(CloseCode.Forbidden, 'Origin not allowed');
+    return;
+  }
+  const connection = core.connect(new WsServerSocket(ws), readUpgrade(req, ws, opts.credentials));
   const keepAlive = sweeper?.track(
     () => ws.readyState === OPEN && ws.send('PING'),
     () => ws.terminate(),
@@ -139,44 +101,49 @@ function serve<TRouter extends AnyRouter>(
   });
 }
 
-function controls<TRouter extends AnyRouter>(core: CoreHandler<TRouter, IncomingMessage, WebSocket>, sweeper: KeepAliveSweeper | null, onClose: () => void): WSHandlerControls {
-  return {
-    broadcastReconnectNotification: () => core.broadcastReconnectNotification(),
-    close: () => {
-      onClose();
-      sweeper?.stop();
-      core.closeAll();
-    },
-  };
-}
-
 /**
  * Returns a `ws` connection listener that serves a router, for your own `connection` handling.
- * The returned function also carries {@link WSHandlerControls}.
+ * The returned function also carries {@link WSHandlerControls}. With `allowedOrigins`, also
+ * check the Origin at your upgrade (a socket that got this far is closed with 4403).
  */
-export function getWSConnectionHandler<TRouter extends AnyRouter>(
-  opts: WSConnectionHandlerOptions<TRouter>,
-): ((ws: WebSocket, req: IncomingMessage) => void) & WSHandlerControls {
-  const core = createCoreHandler<TRouter, IncomingMessage, WebSocket>(opts);
+export function getWSConnectionHandler<TRouter extends AnyRouter, TSession extends SessionBase = SessionBase>(
+  opts: WSConnectionHandlerOptions<TRouter, TSession>,
+): ((ws: WebSocket, req: IncomingMessage) => void) & WSHandlerControls<TSession> {
+  warnOnRiskyOptions(opts.credentials, opts.allowedOrigins);
+  const core = createCoreHandler<TRouter, IncomingMessage, WebSocket, TSession>(opts);
   const keepAlive = { ...keepAliveDefaults, ...opts.keepAlive };
   const sweeper = keepAlive.enabled ? new KeepAliveSweeper(keepAlive.pingMs, keepAlive.pongWaitMs) : null;
   let closed = false;
   const onConnection = (ws: WebSocket, req: IncomingMessage) => {
     if (closed) {
-      ws.close(1001, 'server shutting down');
+      ws.close(CloseCode.GoingAway, 'server shutting down');
       return;
     }
-    serve(core, sweeper, ws, req);
+    serve(core, opts, sweeper, ws, req);
   };
-  return Object.assign(onConnection, controls(core, sweeper, () => (closed = true)));
+  const controls: WSHandlerControls<TSession> = {
+    broadcastReconnectNotification: () => core.broadcastReconnectNotification(),
+    revoke: (filter, options) => core.revoke(filter, options),
+    requestReauthentication: (filter) => core.requestReauthentication(filter),
+    close: () => {
+      closed = true;
+      sweeper?.stop();
+      core.closeAll();
+    },
+  };
+  return Object.assign(onConnection, controls);
 }
 
 /**
  * Serves a router on a `ws` server: the drop-in replacement for stock tRPC's
- * `applyWSSHandler`, with the same options and return value plus `close()`.
+ * `applyWSSHandler`, with the same options and return value, plus the auth lifecycle.
+ * With `allowedOrigins`, cross-origin upgrades are refused before the socket opens.
  */
-export function applyWSSHandler<TRouter extends AnyRouter>(opts: WSSHandlerOptions<TRouter>): WSHandlerControls {
+export function applyWSSHandler<TRouter extends AnyRouter, TSession extends SessionBase = SessionBase>(
+  opts: WSSHandlerOptions<TRouter, TSession>,
+): WSHandlerControls<TSession> {
   const onConnection = getWSConnectionHandler(opts);
+  const removeOriginCheck = opts.allowedOrigins ? installOriginCheck(opts.wss, opts.allowedOrigins) : () => undefined;
   const listener = (ws: WebSocket, req: IncomingMessage) => {
     if (opts.prefix && !req.url?.startsWith(opts.prefix)) return;
     onConnection(ws, req);
@@ -184,8 +151,11 @@ export function applyWSSHandler<TRouter extends AnyRouter>(opts: WSSHandlerOptio
   opts.wss.on('connection', listener);
   return {
     broadcastReconnectNotification: onConnection.broadcastReconnectNotification,
+    revoke: onConnection.revoke,
+    requestReauthentication: onConnection.requestReauthentication,
     close: () => {
       opts.wss.off('connection', listener);
+      removeOriginCheck();
       onConnection.close();
     },
   };

@@ -1,0 +1,88 @@
+/** setTimeout's largest delay; a longer wait is re-armed when it fires. */
+const MAX_DELAY_MS = 2_147_483_647;
+
+/** What the clock tells its connection, each at most once per armed session. */
+export interface SessionClockEvents {
+  /** `refreshAheadMs` before expiry: ask for fresh credentials. */
+  refreshDue(expiresAt: number): void;
+  /** `expiresAt` passed: new calls must wait. */
+  expired(): void;
+  /** `expiresAt + expiryGraceMs` passed without a refresh: end the connection. */
+  graceOver(): void;
+}
+
+/**
+ * The expiry timers of one connection: at most one pending timer at a time, re-armed for the
+ * next of refresh-due, expired and grace-over. Nothing runs per message.
+ */
+export class SessionClock {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private expiresAt: number | null = null;
+  private stage: 'refresh' | 'expiry' | 'grace' | 'done' = 'done';
+
+  constructor(
+    private readonly refreshAheadMs: number,
+    private readonly expiryGraceMs: number,
+    private readonly events: SessionClockEvents,
+  ) {}
+
+  /** When the current session expires, or null. */
+  get expiry(): number | null {
+    return this.expiresAt;
+  }
+
+  /** Whether the session has expired by `nowMs`. */
+  isExpired(nowMs: number): boolean {
+    return this.expiresAt !== null && nowMs >= this.expiresAt;
+  }
+
+  /** Starts timing a session that was issued at `nowMs` and expires at `expiresAt` (null: never). */
+  arm(expiresAt: number | null, nowMs: number): void {
+    this.clear();
+    this.expiresAt = expiresAt;
+    if (expiresAt === null) return;
+    const lifetimeMs = Math.max(0, expiresAt - nowMs);
+    const aheadMs = Math.min(this.refreshAheadMs, lifetimeMs / 2);
+    this.stage = 'refresh';
+    this.schedule(expiresAt - aheadMs, nowMs);
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.stage = 'done';
+  }
+
+  private schedule(atMs: number, nowMs: number): void {
+    const delayMs = Math.max(0, atMs - nowMs);
+    this.timer = setTimeout(() => this.fire(atMs), Math.min(delayMs, MAX_DELAY_MS));
+  }
+
+  private fire(atMs: number): void {
+    const nowMs = Date.now();
+    if (nowMs < atMs) {
+      this.schedule(atMs, nowMs); // a wait longer than setTimeout allows
+      return;
+    }
+    const expiresAt = this.expiresAt;
+    if (expiresAt === null) return;
+    switch (this.stage) {
+      case 'refresh':
+        this.stage = 'expiry';
+        this.schedule(expiresAt, nowMs);
+        this.events.refreshDue(expiresAt);
+        return;
+      case 'expiry':
+        this.stage = 'grace';
+        this.schedule(expiresAt + this.expiryGraceMs, nowMs);
+        this.events.expired();
+        return;
+      case 'grace':
+        this.stage = 'done';
+        this.events.graceOver();
+        return;
+      case 'done':
+        return;
+    }
+  }
+}

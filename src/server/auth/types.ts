@@ -1,0 +1,100 @@
+import type { TRPCRequestInfo } from '@trpc/server/http';
+
+/** What every session may carry. The rest of a session is the app's own. */
+export interface SessionBase {
+  /** When the session expires, in milliseconds since the epoch (server clock). Absent or null: never. */
+  readonly expiresAt?: number | null;
+}
+
+/** What `authenticate` receives, connect-time and in band. */
+export interface AuthenticateOptions<TSession, TReq> {
+  /** The client's `connectionParams` (the first frame, or an in-band `lanyard.authenticate`). */
+  connectionParams: TRPCRequestInfo['connectionParams'];
+  /** The upgrade request's headers (Node and React Native clients can set `Authorization`). */
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The upgrade request's cookies; empty unless `credentials.cookies` is on. */
+  cookies: Readonly<Record<string, string>>;
+  /** The query parameter named by `credentials.queryParam`, or null (always null when that is off). */
+  queryToken: string | null;
+  /** The request URL with the query-parameter token (if any) redacted. */
+  url: URL | null;
+  /** The HTTP upgrade request (its `url` redacted likewise). */
+  req: TReq;
+  /** The current session on a re-authentication; null at connect time. */
+  previous: TSession | null;
+}
+
+/** Where credentials may come from. Each carrier reaches `authenticate`; the app decides which it trusts. */
+export interface CredentialCarriers {
+  /**
+   * Pass the upgrade request's cookies to `authenticate`. Cookies ride along with cross-site
+   * requests, so set `allowedOrigins` too (the handler warns once at start-up if you don't).
+   * @default false
+   */
+  cookies?: boolean;
+  /**
+   * The name of a query parameter that may carry a token, e.g. `'access_token'`. Off by
+   * default: URLs end up in logs and proxies. When on, the parameter is removed from the URL
+   * handed to anything else (`req.url`, `info.url`, errors, logs) and replaced by `REDACTED`.
+   * @default false
+   */
+  queryParam?: string | false;
+}
+
+/** The auth lifecycle's options, added to the handler's. */
+export interface AuthOptions<TSession extends SessionBase, TReq> {
+  /**
+   * Turns credentials into a session, connect-time and on every in-band re-authentication.
+   * Throw `TRPCError` `UNAUTHORIZED` (close 4401 at connect time) or `FORBIDDEN` (close 4403)
+   * to refuse. A session whose `expiresAt` has passed is refused as `UNAUTHORIZED`.
+   * Without it, connections behave as in stock tRPC: no session, no expiry.
+   */
+  authenticate?: (opts: AuthenticateOptions<TSession, TReq>) => TSession | Promise<TSession>;
+  /** Which carriers besides `connectionParams` and headers reach `authenticate`. */
+  credentials?: CredentialCarriers;
+  /**
+   * How long before `expiresAt` the server asks for fresh credentials, in milliseconds; at most
+   * half the session's lifetime. Stock clients get tRPC's `reconnect` notification instead.
+   * @default 30_000
+   */
+  refreshAheadMs?: number;
+  /**
+   * How long after `expiresAt` a refresh may still arrive, in milliseconds. Calls that arrive in
+   * between wait for it; then the socket closes with 4419 (SessionExpired).
+   * @default 5_000
+   */
+  expiryGraceMs?: number;
+  /**
+   * Whether a re-authenticated session grants what the previous one did, so live subscriptions
+   * can continue untouched (a token rotation). When it returns false, every live subscription is
+   * re-authorised under the new context.
+   * @default compares the two sessions, `expiresAt` aside, as JSON
+   */
+  sameAuthorization?: (previous: TSession, next: TSession) => boolean;
+  /**
+   * A periodic server-side check of each session (e.g. revoked in a database). Return the
+   * session (or a replacement) to keep the connection, null to revoke it (close 4410); throw
+   * `UNAUTHORIZED`/`FORBIDDEN` to close with 4401/4403. Other errors go to `onError` and the
+   * session is kept.
+   */
+  revalidate?: (session: TSession) => TSession | null | Promise<TSession | null>;
+  /**
+   * How often `revalidate` runs for each connection, in milliseconds.
+   * @default 60_000
+   */
+  revalidateIntervalMs?: number;
+  /**
+   * The largest frame accepted before the connection is authenticated, in bytes; larger closes
+   * with 4413. Applies only with `authenticate` (without it, `maxPayloadBytes` applies throughout).
+   * @default 16_384 (16 KiB)
+   */
+  maxPayloadBytesBeforeAuth?: number;
+}
+
+/** The defaults of {@link AuthOptions}. */
+export const authDefaults = {
+  refreshAheadMs: 30_000,
+  expiryGraceMs: 5_000,
+  revalidateIntervalMs: 60_000,
+  maxPayloadBytesBeforeAuth: 16_384,
+} as const;
