@@ -1,0 +1,209 @@
+/** The life of an authenticated connection on the server: expiry, in-band refresh, re-authorisation, revalidation, revocation. */
+import { describe, expect, it } from 'vitest';
+import { CloseCode } from '../../src/protocol/closeCodes.js';
+import type { TestSession } from '../fixtures/authRouter.js';
+import { createAuthFixture } from '../fixtures/authRouter.js';
+import type { RawClient } from '../fixtures/rawClient.js';
+import { forId } from '../fixtures/rawClient.js';
+import { useRawServer } from '../fixtures/rawHarness.js';
+
+const raw = useRawServer();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function serve(extra: Record<string, unknown> = {}) {
+  const fixture = createAuthFixture();
+  const server = await raw.start<typeof fixture.router, TestSession>({
+    router: fixture.router,
+    authenticate: fixture.authenticate,
+    createContext: fixture.createContext,
+    ...extra,
+  });
+  return { fixture, handler: server.handler! };
+}
+
+const method = (name: string) => (f: unknown) => (f as { method?: string }).method === name;
+
+/** A raw socket that speaks our extension and authenticated with `token`. */
+async function signIn(token: string, lanyard = true): Promise<RawClient> {
+  const client = await raw.connect(`?connectionParams=1${lanyard ? '&lanyard=1' : ''}`);
+  client.send({ method: 'connectionParams', data: { token } });
+  client.send({ id: 'who', method: 'query', params: { path: 'me' } });
+  await client.next(forId('who'));
+  if (lanyard) {
+    await client.next(method('lanyard.hello'));
+    await client.next(method('lanyard.session'));
+  }
+  return client;
+}
+
+const authenticate = (id: number | string, token: string) => ({ id, method: 'lanyard.authenticate', params: { connectionParams: { token } } });
+const me = (id: number | string) => ({ id, method: 'query', params: { path: 'me' } });
+const dataIds = (client: RawClient, id: number) =>
+  client.received
+    .filter((f) => forId(id)(f) && (f as { result?: { type: string } }).result?.type === 'data')
+    .map((f) => Number((f as { result: { id: string } }).result.id));
+
+describe('expiry', () => {
+  it('asks a trpc-lanyard client to refresh ahead of expiry, then closes with SessionExpired (4419) after the grace', async () => {
+    await serve({ refreshAheadMs: 100, expiryGraceMs: 100 });
+    const started = Date.now();
+    const client = await signIn('alice:admin:300');
+    const refresh = (await client.next(method('lanyard.refresh'), 1000)) as { params: { reason: string; expiresAt: number; deadlineMs: number } };
+    expect(Date.now() - started).toBeGreaterThanOrEqual(180);
+    expect(refresh.params.reason).toBe('expiring');
+    expect(refresh.params.deadlineMs).toBeGreaterThan(150);
+    expect(refresh.params.deadlineMs).toBeLessThanOrEqual(220);
+    expect(await client.closed).toEqual({ code: CloseCode.SessionExpired, reason: 'session expired' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(390);
+  });
+
+  it('holds calls that arrive after expiry until the in-band refresh, then runs them under the new session', async () => {
+    const { fixture } = await serve({ refreshAheadMs: 50, expiryGraceMs: 2000 });
+    const client = await signIn('alice:admin:150');
+    await sleep(200);
+    client.send(me(1));
+    await sleep(100);
+    expect(client.received.some(forId(1))).toBe(false);
+    expect(fixture.executions.filter((e) => e.atMs > Date.now() - 250)).toEqual([]);
+    client.send(authenticate(2, 'alice:admin:5000'));
+    expect(await client.next(forId(2))).toMatchObject({ result: { type: 'data', data: { expiresAt: expect.any(Number) } } });
+    expect(await client.next(forId(1))).toMatchObject({ result: { data: { token: 'alice:admin:5000' } } });
+  });
+
+  it('tells a stock client to reconnect (tRPC\'s own notification) before its session expires', async () => {
+    await serve({ refreshAheadMs: 100, expiryGraceMs: 100 });
+    const client = await signIn('alice:admin:300', false);
+    expect(await client.next(method('reconnect'), 1000)).toEqual({ id: null, method: 'reconnect' });
+    expect(client.received.some(method('lanyard.refresh'))).toBe(false);
+    expect((await client.closed).code).toBe(CloseCode.SessionExpired);
+  });
+});
+
+describe('in-band re-authentication', () => {
+  it('rotates the token of the same principal without touching live subscriptions', async () => {
+    const { fixture } = await serve({ sameAuthorization: (a: TestSession, b: TestSession) => a.user === b.user && a.role === b.role });
+    const client = await signIn('alice:admin:60000');
+    client.send({ id: 1, method: 'subscription', params: { path: 'adminRoom' } });
+    await client.next(forId(1));
+    fixture.publish('admin');
+    const runs = fixture.executions.filter((e) => e.path === 'adminRoom').length;
+    client.send(authenticate(2, 'alice:admin:90000'));
+    await client.next(forId(2));
+    fixture.publish('admin');
+    await expect.poll(() => dataIds(client, 1)).toEqual([1, 2]);
+    expect(fixture.executions.filter((e) => e.path === 'adminRoom').length).toBe(runs);
+    client.send(me(3));
+    expect(await client.next(forId(3))).toMatchObject({ result: { data: { token: 'alice:admin:90000' } } });
+    // `started` was taken above; nothing else but the two events came: no second `started`, no error.
+    expect(client.received.filter(forId(1)).map((f) => (f as { result?: { type: string } }).result?.type)).toEqual(['data', 'data']);
+  });
+
+  it('re-authorises live subscriptions when the principal changes: the forbidden one ends, the other goes on without a gap', async () => {
+    const { fixture } = await serve();
+    const client = await signIn('alice:admin');
+    client.send([
+      { id: 1, method: 'subscription', params: { path: 'adminRoom' } },
+      { id: 2, method: 'subscription', params: { path: 'publicRoom' } },
+    ]);
+    await client.next(forId(1));
+    await client.next(forId(2));
+    for (let i = 0; i < 5; i++) fixture.publish('public');
+    fixture.publish('admin');
+    const publishing = (async () => {
+      for (let i = 0; i < 40; i++) {
+        fixture.publish('public');
+        await sleep(1);
+      }
+    })();
+    await sleep(5);
+    client.send(authenticate(3, 'bob:member'));
+    expect(await client.next(forId(3))).toMatchObject({ result: { data: { expiresAt: null } } });
+    expect(await client.next((f) => forId(1)(f) && 'error' in (f as object))).toMatchObject({
+      error: { message: 'admins only', data: { code: 'FORBIDDEN' } },
+    });
+    await publishing;
+    await expect.poll(() => dataIds(client, 2).length).toBe(45);
+    const publicSeqs = dataIds(client, 2);
+    expect(new Set(publicSeqs).size).toBe(publicSeqs.length);
+    expect(publicSeqs).toEqual([...publicSeqs].sort((a, b) => a - b));
+    // `started` and the error were taken above: the admin room sent its one event, then `stopped`.
+    expect(client.received.filter(forId(1)).map((f) => (f as { result?: { type: string } }).result?.type ?? 'error')).toEqual(['data', 'stopped']);
+    // The public room was not started again (its first `started` was taken above).
+    expect(client.received.filter(forId(2)).filter((f) => (f as { result?: { type: string } }).result?.type !== 'data')).toEqual([]);
+    client.send(me(4));
+    expect(await client.next(forId(4))).toMatchObject({ result: { data: { user: 'bob' } } });
+  });
+
+  it('answers refused credentials with UNAUTHORIZED and keeps the session; a FORBIDDEN principal is closed with 4403', async () => {
+    await serve();
+    const client = await signIn('alice:admin');
+    client.send(authenticate(1, 'bad'));
+    expect(await client.next(forId(1))).toMatchObject({ error: { data: { code: 'UNAUTHORIZED' } } });
+    client.send(me(2));
+    expect(await client.next(forId(2))).toMatchObject({ result: { data: { user: 'alice' } } });
+    client.send(authenticate(3, 'banned:member'));
+    expect(await client.next(forId(3))).toMatchObject({ error: { data: { code: 'FORBIDDEN' } } });
+    expect((await client.closed).code).toBe(CloseCode.Forbidden);
+  });
+});
+
+describe('server-side control', () => {
+  it('revoke(filter, { reason }) closes matching sessions with 4410 and says how many', async () => {
+    const { handler } = await serve();
+    const alice = await signIn('alice:admin');
+    const bob = await signIn('bob:member');
+    expect(handler.revoke((session) => session.user === 'alice', { reason: 'password changed' })).toBe(1);
+    expect(await alice.closed).toEqual({ code: CloseCode.Revoked, reason: 'password changed' });
+    bob.send(me(1));
+    expect(await bob.next(forId(1))).toMatchObject({ result: { data: { user: 'bob' } } });
+  });
+
+  it('requestReauthentication asks trpc-lanyard clients in band and closes those that do not answer (4408)', async () => {
+    const { handler } = await serve({ authTimeoutMs: 150 });
+    const answers = await signIn('alice:admin');
+    const silent = await signIn('alice:member');
+    const stock = await signIn('alice:admin', false);
+    expect(handler.requestReauthentication((session) => session.user === 'alice')).toBe(3);
+    expect(await answers.next(method('lanyard.refresh'))).toMatchObject({ params: { reason: 'requested', deadlineMs: 150 } });
+    answers.send(authenticate(1, 'alice:admin'));
+    await answers.next(forId(1));
+    expect(await stock.next(method('reconnect'))).toEqual({ id: null, method: 'reconnect' });
+    expect(await silent.closed).toEqual({ code: CloseCode.AuthTimeout, reason: 'no fresh credentials after the server asked for them' });
+    await sleep(100);
+    answers.send(me(2));
+    expect(await answers.next(forId(2))).toMatchObject({ result: { data: { user: 'alice' } } });
+  });
+
+  it('revalidate can revoke (4410), replace the session, or refuse (4401); a failing check keeps the session', async () => {
+    const verdicts = new Map<string, 'revoke' | 'promote' | 'refuse' | 'crash'>();
+    const { TRPCError } = await import('@trpc/server');
+    await serve({
+      revalidateIntervalMs: 50,
+      onError: () => undefined,
+      revalidate: (session: TestSession) => {
+        switch (verdicts.get(session.user)) {
+          case 'revoke':
+            return null;
+          case 'promote':
+            return session.role === 'admin' ? session : { ...session, role: 'admin' as const };
+          case 'refuse':
+            throw new TRPCError({ code: 'UNAUTHORIZED', message: 'gone' });
+          case 'crash':
+            throw new Error('database down');
+          default:
+            return session;
+        }
+      },
+    });
+    const [revoked, promoted, refused, crashed] = await Promise.all(['ann', 'ben', 'cat', 'dan'].map((user) => signIn(`${user}:member`)));
+    verdicts.set('ann', 'revoke').set('ben', 'promote').set('cat', 'refuse').set('dan', 'crash');
+    expect(await revoked!.closed).toEqual({ code: CloseCode.Revoked, reason: 'session revoked' });
+    expect((await refused!.closed).code).toBe(CloseCode.Unauthorized);
+    expect(await promoted!.next(method('lanyard.session'))).toMatchObject({ params: { expiresAt: null } });
+    promoted!.send(me(1));
+    expect(await promoted!.next(forId(1))).toMatchObject({ result: { data: { user: 'ben', role: 'admin' } } });
+    await sleep(120);
+    crashed!.send(me(2));
+    expect(await crashed!.next(forId(2))).toMatchObject({ result: { data: { user: 'dan' } } });
+  });
+});
