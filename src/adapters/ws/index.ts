@@ -58,11 +58,9 @@ export interface WSHandlerControls<TSession extends SessionBase = SessionBase> {
   close(): void;
 }
 
-let warnedAboutCookies = false;
-
+/** Once per handler, at start-up: the configurations that invite an attack. */
 function warnOnRiskyOptions(credentials: CredentialCarriers | undefined, allowedOrigins: unknown): void {
-  if (credentials?.cookies && !allowedOrigins && !warnedAboutCookies) {
-    warnedAboutCookies = true;
+  if (credentials?.cookies && !allowedOrigins) {
     console.warn(
       '[trpc-lanyard] credentials.cookies is on but allowedOrigins is not set: any web page can open an authenticated socket with your users\' cookies (cross-site WebSocket hijacking). Set allowedOrigins.',
     );
