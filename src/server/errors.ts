@@ -34,11 +34,14 @@ export class ErrorReporter<TRouter extends AnyRouter, TReq> {
     private readonly onError: ((info: ErrorInfo<TRouter, TReq>) => void) | undefined,
   ) {}
 
-  /** Reports `cause` (turned into a `TRPCError`) and returns the shape to send. */
-  report(cause: unknown, type: CallType, path: string | undefined, input: unknown): ErrorShape {
+  /**
+   * Reports `cause` (turned into a `TRPCError`) and returns the shape to send. `transform:
+   * false` is for our extension frames, which clients read without the router's transformer.
+   */
+  report(cause: unknown, type: CallType, path: string | undefined, input: unknown, transform = true): ErrorShape {
     const error = getTRPCErrorFromUnknown(cause);
     this.notify({ error, type, path, input });
-    return this.shape({ error, type, path, input });
+    return this.shape({ error, type, path, input }, transform);
   }
 
   /** Calls `onError`, swallowing (and logging) its own failure. */
@@ -52,12 +55,12 @@ export class ErrorReporter<TRouter extends AnyRouter, TReq> {
     }
   }
 
-  /** The error shape the client gets, transformed; the fallback when `errorFormatter` throws. */
-  shape(call: CallError): ErrorShape {
+  /** The error shape the client gets (transformed unless told not to); the fallback when `errorFormatter` throws. */
+  shape(call: CallError, transform = true): ErrorShape {
     const config = this.router._def._config;
     try {
       const shape = getErrorShape({ config, ctx: this.ctx, ...call }) as ErrorShape;
-      return config.transformer.output.serialize(shape) as ErrorShape;
+      return transform ? (config.transformer.output.serialize(shape) as ErrorShape) : shape;
     } catch (cause) {
       logOnErrorFailure(cause);
       return fallbackErrorShape;

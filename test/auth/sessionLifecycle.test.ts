@@ -207,3 +207,21 @@ describe('server-side control', () => {
     expect(await crashed!.next(forId(2))).toMatchObject({ result: { data: { user: 'dan' } } });
   });
 });
+
+describe('extension frames and transformers', () => {
+  it('answers lanyard.authenticate without the router\'s transformer, which clients do not apply to our frames', async () => {
+    const { initTRPC } = await import('@trpc/server');
+    const wrap = { serialize: (v: unknown) => ({ wrapped: v }), deserialize: (v: unknown) => (v as { wrapped: unknown }).wrapped };
+    const t = initTRPC.context<{ session: TestSession | null }>().create({ transformer: wrap });
+    const router = t.router({ hi: t.procedure.query(() => 'hi') });
+    const fixture = createAuthFixture();
+    await raw.start<typeof router, TestSession>({ router, authenticate: fixture.authenticate, createContext: ({ session }) => ({ session }) });
+    const client = await signIn('alice:admin');
+    client.send(authenticate(1, 'alice:admin:60000'));
+    expect(await client.next(forId(1))).toEqual({ id: 1, result: { type: 'data', data: { expiresAt: expect.any(Number) } } });
+    client.send(authenticate(2, 'bad'));
+    expect(await client.next(forId(2))).toMatchObject({ id: 2, error: { code: -32001, data: { code: 'UNAUTHORIZED' } } });
+    client.send({ id: 3, method: 'query', params: { path: 'hi', input: { wrapped: null } } });
+    expect(await client.next(forId(3))).toEqual({ id: 3, result: { type: 'data', data: { wrapped: 'hi' } } });
+  });
+});

@@ -123,14 +123,15 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
         ctx = await this.createContext(connectionParams, session);
       } catch (cause) {
         if (!this.host.isOpen) return;
-        this.host.send(frames.error(head, errors.report(cause, 'unknown', undefined, undefined)));
+        // Extension frames are never transformed: the client reads them without the router's transformer.
+        this.host.send(frames.error(head, errors.report(cause, 'unknown', undefined, undefined, false)));
         // A refused principal may not stay; refused credentials leave the session as it was.
         if (closeCodeFor(cause) === CloseCode.Forbidden) this.host.close(CloseCode.Forbidden, 'FORBIDDEN');
         return;
       }
       if (!this.host.isOpen) return;
       await this.adopt(session, ctx, connectionParams);
-      this.host.send(frames.data(head, { expiresAt: expiryOf(session) }));
+      this.host.send(frames.message({ id: message.id, result: { type: 'data', data: { expiresAt: expiryOf(session) } } }));
     };
     this.chain = this.chain.then(run, run);
     return this.chain;
