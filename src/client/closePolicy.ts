@@ -3,10 +3,10 @@ import { CloseCode } from '../protocol/index.js';
 /**
  * What the client does after its socket closed:
  * - `'retry'`: reconnect with backoff;
- * - `'refresh-then-retry'`: get fresh credentials, then reconnect with backoff. Today the
- *   refresh is that `connectionParams` (when a function) is called again for the next socket,
- *   which happens on every reconnect anyway; the distinction is kept so that an in-band
- *   refresh can hook in here;
+ * - `'refresh-then-retry'`: reconnect with backoff, the next socket asking `connectionParams`
+ *   for NEW credentials (`{ reason: 'refused' }`; nothing is cached between sockets, so a
+ *   function is always called again) — a token source then fetches a new token instead of
+ *   serving the refused one;
  * - `'stop'`: do not reconnect; every request and subscription fails with the close as its
  *   cause, and `connectionState` becomes `{ state: 'connecting', error }` with no attempt
  *   scheduled (the stock state type lets only `connecting` carry an error). The next request

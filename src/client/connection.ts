@@ -1,8 +1,9 @@
-import type { ConnectionParamsMessage } from '../protocol/index.js';
+import type { AuthenticatedResult, ConnectionParamsMessage } from '../protocol/index.js';
 import { PING, PONG } from '../protocol/index.js';
+import { frameBytesAtMost, payloadTooLarge } from './frameLimit.js';
 import { KeepAlive } from './keepAlive.js';
 import type { ServerInfo } from './negotiation.js';
-import { readHello, withQueryFlags } from './negotiation.js';
+import { Negotiation, readHello, withQueryFlags } from './negotiation.js';
 import type { ConnectionParams, ResolvedOptions } from './options.js';
 import { isPromiseLike, resultOf } from './options.js';
 
@@ -70,7 +71,12 @@ export interface ConnectionListener {
   onMessage(connection: Connection, message: unknown): void;
   /** The socket's `error` event; `close` follows. Not called for a socket the client is closing. */
   onSocketError(connection: Connection, event: Event): void;
+  /** {@link Connection.negotiation} was decided. */
+  onNegotiated(connection: Connection): void;
 }
+
+/** Where a connection gets the credentials of its `connectionParams` frame (evaluated when the socket opens). */
+export type CredentialsProvider = () => ConnectionParams | Promise<ConnectionParams>;
 
 const ABNORMAL_CLOSURE = 1006;
 
@@ -94,6 +100,10 @@ export class Connection {
   public readonly id = ++lastConnectionId;
   /** The server's `lanyard.hello`, or `null` for a stock server (or before it arrives). */
   public serverInfo: ServerInfo | null = null;
+  /** Whether the server speaks our extensions; decided by the first frame or `PONG`. */
+  public negotiation: Negotiation = Negotiation.Pending;
+  /** Set by the owner: the session the server confirmed (`lanyard.session`, or an accepted re-authentication). */
+  public session: AuthenticatedResult | null = null;
   /** Set by the owner once the server answered a call here: it accepted the connection. */
   public answered = false;
   /** Set by the owner: an `id: null` error the server sent before answering any call. */
@@ -107,10 +117,12 @@ export class Connection {
   private firstFrame = true;
   private readonly pongWaiters: Array<(() => void) | null> = [];
   private keepAlive: KeepAlive | null = null;
+  private probed = false;
 
   constructor(
     private readonly options: ResolvedOptions,
     private readonly listener: ConnectionListener,
+    private readonly credentials: CredentialsProvider,
   ) {}
 
   /** The current state. */
@@ -202,6 +214,16 @@ export class Connection {
     this.socket.send(PING);
   }
 
+  /**
+   * Sends one `PING` (a stock frame every tRPC server answers) to learn, from whether hello
+   * came before its `PONG`, what the server is. At most once per socket; only while undecided.
+   */
+  public probe(): void {
+    if (this.probed || this.negotiation !== Negotiation.Pending) return;
+    this.probed = true;
+    this.ping(null);
+  }
+
   /** Closes the socket gracefully (code 1000). */
   public close(): void {
     if (this.currentState === ConnectionState.Closing || this.currentState === ConnectionState.Closed) return;
@@ -259,15 +281,14 @@ export class Connection {
       );
       this.keepAlive.start();
     }
-    const params = this.options.connectionParams;
-    if (params === undefined) {
+    if (this.options.connectionParams === undefined) {
       this.transition(ConnectionState.Ready, TransitionReason.SocketOpened);
       return;
     }
     this.transition(ConnectionState.Authenticating, TransitionReason.SocketOpened);
     let value: ConnectionParams | Promise<ConnectionParams>;
     try {
-      value = resultOf(params);
+      value = this.credentials();
     } catch (error) {
       this.abandon(TransitionReason.ParamsFailed, error);
       return;
@@ -302,6 +323,7 @@ export class Connection {
     if (data === PONG) {
       this.keepAlive?.onPong();
       this.pongWaiters.shift()?.();
+      if (this.negotiation === Negotiation.Pending) this.negotiated(Negotiation.Stock);
       return;
     }
     if (this.currentState === ConnectionState.Closed) return;
@@ -314,6 +336,7 @@ export class Connection {
     if (this.firstFrame) {
       this.firstFrame = false;
       this.serverInfo = readHello(decoded);
+      if (this.negotiation === Negotiation.Pending) this.negotiated(this.serverInfo === null ? Negotiation.Stock : Negotiation.Lanyard);
       if (this.serverInfo !== null) return;
     }
     if (Array.isArray(decoded)) {
@@ -322,6 +345,11 @@ export class Connection {
       this.listener.onMessage(this, decoded);
     }
   };
+
+  private negotiated(negotiation: Negotiation): void {
+    this.negotiation = negotiation;
+    this.listener.onNegotiated(this);
+  }
 
   private readonly onSocketError = (event: Event): void => {
     if (this.currentState === ConnectionState.Closing || this.currentState === ConnectionState.Closed) return;
@@ -337,38 +365,5 @@ export class Connection {
     this.pongWaiters.push(null);
     this.socket.send(PING);
     return true;
-  };
-}
-
-/**
- * Whether an encoded frame is at most `limit` bytes. For text, UTF-8 is at most three bytes
- * per UTF-16 unit, so short frames are settled without counting.
- */
-function frameBytesAtMost(frame: string | ArrayBufferLike | ArrayBufferView, limit: number): boolean {
-  if (typeof frame !== 'string') return frame.byteLength <= limit;
-  if (frame.length * 3 <= limit) return true;
-  let bytes = 0;
-  for (let i = 0; i < frame.length; i++) {
-    const unit = frame.charCodeAt(i);
-    if (unit < 0x80) bytes += 1;
-    else if (unit < 0x800) bytes += 2;
-    else if (unit >= 0xd800 && unit <= 0xdbff) {
-      bytes += 4; // a surrogate pair: one 4-byte sequence for two units
-      i++;
-    } else bytes += 3;
-    if (bytes > limit) return false;
-  }
-  return true;
-}
-
-/** The error a server would send for a request over its frame limit. */
-function payloadTooLarge(id: number | string, limitBytes: number) {
-  return {
-    id,
-    error: {
-      code: -32413,
-      message: `Request exceeds the server's limit of ${limitBytes} bytes per frame; it was not sent`,
-      data: { code: 'PAYLOAD_TOO_LARGE', httpStatus: 413 },
-    },
   };
 }

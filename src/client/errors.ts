@@ -8,21 +8,36 @@ import { closeCodeName } from '../protocol/index.js';
 export class TRPCWebSocketClosedError extends Error {
   /** The close code, when the socket reported one. */
   public readonly code: number | undefined;
+  /**
+   * The reason string the server gave in its close frame (e.g. the reason passed to the
+   * server's `revoke()`), or `undefined` when it gave none.
+   */
+  public readonly reason: string | undefined;
 
-  constructor(opts: { message: string; code?: number; cause?: unknown }) {
+  constructor(opts: { message: string; code?: number; reason?: string | undefined; cause?: unknown }) {
     super(opts.message, { cause: opts.cause });
     this.name = 'TRPCWebSocketClosedError';
     this.code = opts.code;
+    this.reason = opts.reason;
     Object.setPrototypeOf(this, TRPCWebSocketClosedError.prototype);
   }
 }
 
 /**
  * The error for a socket that closed with `code`, naming the code when it is one of ours,
- * and `why` when the client itself gave up on the socket (e.g. `'pong-timeout'`).
+ * then `why` when the client itself gave up on the socket (e.g. `'pong-timeout'`), else the
+ * server's close reason: `WebSocket closed (4410 Revoked): password changed`.
  */
 export function socketClosedError(code: number | undefined, cause?: unknown, why?: string): TRPCWebSocketClosedError {
   const name = code === undefined ? undefined : closeCodeName(code);
   const what = code === undefined ? '' : name ? ` (${code} ${name})` : ` (${code})`;
-  return new TRPCWebSocketClosedError({ message: `WebSocket closed${what}${why ? `: ${why}` : ''}`, code, cause });
+  const reason = closeReasonOf(cause);
+  const detail = why ?? reason;
+  return new TRPCWebSocketClosedError({ message: `WebSocket closed${what}${detail ? `: ${detail}` : ''}`, code, reason, cause });
+}
+
+/** The non-empty `reason` of a close event, else `undefined`. */
+function closeReasonOf(cause: unknown): string | undefined {
+  const reason = (cause as { reason?: unknown } | null | undefined)?.reason;
+  return typeof reason === 'string' && reason !== '' ? reason : undefined;
 }

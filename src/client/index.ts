@@ -18,12 +18,25 @@ export function createWSClient(opts: WebSocketClientOptions): WsClient {
 export type TRPCWebSocketClient = WsClient;
 
 export { WsClient } from './wsClient.js';
-export type { WsConnectionState, WsRequestOptions } from './wsClient.js';
+export type { ClientStats, SessionInfo, WsConnectionState, WsRequestOptions } from './wsClient.js';
+export { AuthState } from './authState.js';
+export { CredentialsReason } from './credentials.js';
+export type { CredentialsRequest } from './credentials.js';
+export { createTokenSource } from './tokenSource.js';
+export type { TokenSource, TokenSourceOptions } from './tokenSource.js';
+export type { AuthenticatedResult } from '../protocol/index.js';
 export type { WsConnectionInfo } from './connection.js';
 export { wsLink } from './wsLink.js';
 export type { WebSocketLinkOptions } from './wsLink.js';
 export { jsonEncoder, keepAliveDefaults, lazyDefaults } from './options.js';
-export type { CallbackOrValue, ConnectionParams, KeepAliveOptions, LazyOptions, WebSocketClientOptions } from './options.js';
+export type {
+  CallbackOrValue,
+  ConnectionParams,
+  ConnectionParamsOption,
+  KeepAliveOptions,
+  LazyOptions,
+  WebSocketClientOptions,
+} from './options.js';
 export { backoffDefaults, fullJitterBackoff } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 export { decideAfterClose } from './closePolicy.js';

@@ -28,3 +28,20 @@ function isHello(message: unknown): message is HelloNotification {
   return typeof version === 'number' && typeof maxPayloadBytes === 'number';
 }
 
+
+/**
+ * What one socket's server turned out to be. The first frame decides: a trpc-lanyard server
+ * sends `lanyard.hello` before anything else, so any other first frame, or a `PONG` before any
+ * frame (the server read our `PING`, sent after the socket opened, before saying hello), means
+ * a stock server.
+ */
+export const Negotiation = {
+  /** Nothing has arrived yet. */
+  Pending: 'pending',
+  /** The server said `lanyard.hello`: extension frames may be sent. */
+  Lanyard: 'lanyard',
+  /** A stock tRPC server: nothing beyond stock frames is ever sent to it. */
+  Stock: 'stock',
+} as const;
+/** One of {@link Negotiation}. */
+export type Negotiation = (typeof Negotiation)[keyof typeof Negotiation];

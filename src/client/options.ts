@@ -1,12 +1,22 @@
 import type { Encoder } from '@trpc/client';
 import type { TRPCRequestInfo } from '@trpc/server/http';
 import { fullJitterBackoff } from './backoff.js';
+import type { CredentialsRequest } from './credentials.js';
 
 /** A value, or a function (sync or async) that returns it; functions are called for every new socket. */
 export type CallbackOrValue<T> = T | (() => T | Promise<T>);
 
 /** What `connectionParams` resolves to: an object of strings, or `null`. */
 export type ConnectionParams = TRPCRequestInfo['connectionParams'];
+
+/**
+ * The `connectionParams` option: a value, or a function (sync or async) called whenever the
+ * client needs credentials. The function receives why ({@link CredentialsRequest}); a stock
+ * `() => params` function, which ignores it, is accepted as is.
+ */
+export type ConnectionParamsOption =
+  | ConnectionParams
+  | ((request: CredentialsRequest) => ConnectionParams | Promise<ConnectionParams>);
 
 /** Options of lazy mode: open on the first request, close when idle. */
 export interface LazyOptions {
@@ -55,12 +65,16 @@ export interface WebSocketClientOptions {
    */
   url: CallbackOrValue<string>;
   /**
-   * Sent as the first frame of every socket, `{"method":"connectionParams","data":…}`, and
-   * handed to the server's `createContext`. A function is called again for every new socket,
-   * so a refreshed token goes out on the next one.
-   * @default undefined (no `connectionParams` frame)
+   * The client's credentials. Sent as the first frame of every socket,
+   * `{"method":"connectionParams","data":…}` (handed to the server's `authenticate` /
+   * `createContext`), and in-band (`lanyard.authenticate`) on every re-authentication — see
+   * `WsClient.reauthenticate()`. A function is called afresh each time, never cached: concurrent
+   * requests share one call in flight, and nothing more. It receives
+   * `{ reason }` ({@link CredentialsRequest}): `'refused'` and `'refresh'` mean the credentials the
+   * app holds are stale (the server refused or is expiring them) and new ones are needed.
+   * @default undefined (no `connectionParams` frame; re-authentication sends `null`)
    */
-  connectionParams?: CallbackOrValue<ConnectionParams>;
+  connectionParams?: ConnectionParamsOption;
   /**
    * The `WebSocket` class, for runtimes without a global one (Node 20: pass `WebSocket` from `ws`).
    * @default globalThis.WebSocket
@@ -123,7 +137,7 @@ export const jsonEncoder: Encoder = {
 export interface ResolvedOptions {
   readonly WebSocket: typeof WebSocket;
   readonly url: CallbackOrValue<string>;
-  readonly connectionParams: CallbackOrValue<ConnectionParams> | undefined;
+  readonly connectionParams: ConnectionParamsOption | undefined;
   readonly encoder: Encoder;
   readonly retryDelayMs: (attemptIndex: number) => number;
   readonly lazy: Readonly<Required<LazyOptions>>;

@@ -45,6 +45,11 @@ export class RequestManager {
     return call;
   }
 
+  /** A wire id no call has used, from the same counter (`lanyard.authenticate` shares the id space). */
+  public nextWireId(): number {
+    return ++this.lastWireId;
+  }
+
   /** How many calls are live (queued, in flight, or subscribed). */
   public get size(): number {
     return this.calls.size;
@@ -246,7 +251,7 @@ export class RequestManager {
   }
 
   private route(call: Call, connection: Connection, role: Role): RequestMessage {
-    const wireId = ++this.lastWireId;
+    const wireId = this.nextWireId();
     const route: Route = { wireId, call, connection, role };
     this.routes.set(wireId, route);
     let onConnection = this.routesByConnection.get(connection);

@@ -2,7 +2,13 @@ import type { Operation, OperationResultEnvelope } from '@trpc/client';
 import { TRPCClientError } from '@trpc/client';
 import type { AnyTRPCRouter, TRPCCombinedDataTransformer } from '@trpc/server';
 import type { BehaviorSubject, Observable } from '@trpc/server/observable';
-import { behaviorSubject, observable } from '@trpc/server/observable';
+import { observable } from '@trpc/server/observable';
+import type { AuthenticatedResult } from '../protocol/index.js';
+import { AuthTransitionReason } from './authState.js';
+import type { ClientStats, SessionInfo } from './clientAuth.js';
+import { ClientAuth } from './clientAuth.js';
+import type { StockConnectionState, WsConnectionState } from './clientState.js';
+import { ClientState, CONNECTING, IDLE, PENDING } from './clientState.js';
 import { decideAfterClose, wasAccepted } from './closePolicy.js';
 import type { ConnectionListener, ConnectionTransition, WsConnectionInfo } from './connection.js';
 import type { ServerInfo } from './negotiation.js';
@@ -14,13 +20,12 @@ import type { Call, ResponseMessage } from './call.js';
 import { createCallSink } from './callSink.js';
 import { IdleTimer } from './idleTimer.js';
 import { RequestManager } from './requestManager.js';
-import type { TRPCConnectionState } from './trpcInternals.js';
 import { callSafely } from './userCallback.js';
 
 type ClientError = TRPCClientError<AnyTRPCRouter>;
 
-/** The client's connection state, in tRPC's own shape (what `useSubscription` shows). */
-export type WsConnectionState = TRPCConnectionState<ClientError>;
+export type { WsConnectionState } from './clientState.js';
+export type { ClientStats, SessionInfo } from './clientAuth.js';
 
 /** What {@link WsClient.request} takes: the same as tRPC's own `WsClient.request`. */
 export interface WsRequestOptions {
@@ -30,10 +35,6 @@ export interface WsRequestOptions {
   lastEventId?: string;
 }
 
-const IDLE: WsConnectionState = Object.freeze({ type: 'state', state: 'idle', error: null });
-const PENDING: WsConnectionState = Object.freeze({ type: 'state', state: 'pending', error: null });
-const CONNECTING: WsConnectionState = Object.freeze({ type: 'state', state: 'connecting', error: null });
-
 /**
  * A WebSocket client for tRPC: one socket in use at a time (two while a server-requested
  * reconnect makes the new one before breaking the old), calls sent at once when the socket is
@@ -41,11 +42,16 @@ const CONNECTING: WsConnectionState = Object.freeze({ type: 'state', state: 'con
  * resumed from their last tracked event.
  */
 export class WsClient {
-  /** The connection state, as tRPC's own client reports it. */
+  /**
+   * The connection state: tRPC's own `{ type, state, error }`, exactly as its client reports
+   * it, plus `auth` and `authError` (see {@link WsConnectionState}).
+   */
   public readonly connectionState: BehaviorSubject<WsConnectionState>;
 
   private readonly options: ResolvedOptions;
+  private readonly state: ClientState;
   private readonly requests: RequestManager;
+  private readonly auth: ClientAuth;
   /** The socket new calls go to (once it is ready). */
   private active: Connection | null = null;
   /** Opening to replace `active`, which serves every call until this one is ready. */
@@ -65,6 +71,7 @@ export class WsClient {
     onSocketError: (_connection, event) => {
       if (this.options.onError) callSafely(this.options.onError, event);
     },
+    onNegotiated: () => this.auth.onSocketChanged(AuthTransitionReason.Negotiated),
   };
 
   constructor(opts: WebSocketClientOptions) {
@@ -77,11 +84,21 @@ export class WsClient {
     });
     this.lazyClose = new IdleTimer(
       this.options.lazy.closeMs,
-      () => this.requests.size > 0 || !this.wanted,
+      () => this.requests.size > 0 || this.auth.reauthenticating || !this.wanted,
       () => this.stopWanting(IDLE), // lazy: the next request opens a socket
     );
     const lazy = this.options.lazy.enabled;
-    this.connectionState = behaviorSubject(lazy ? IDLE : CONNECTING);
+    this.state = new ClientState(lazy ? IDLE : CONNECTING);
+    this.connectionState = this.state.subject;
+    this.auth = new ClientAuth(this.options.connectionParams, this.state, {
+      active: () => this.active,
+      wantSocket: () => this.wantSocket(),
+      replaceActive: () => this.replaceActive(),
+      nextWireId: () => this.requests.nextWireId(),
+      onReauthenticationLanded: () => {
+        if (this.requests.size === 0) this.armLazyClose();
+      },
+    });
     this.wanted = !lazy;
     if (!lazy) this.dial();
   }
@@ -116,7 +133,9 @@ export class WsClient {
   public async close(): Promise<void> {
     this.wanted = false;
     this.clearTimers();
-    this.requests.failQueued(new TRPCWebSocketClosedError({ message: 'Closed before connection was established' }));
+    const closed = new TRPCWebSocketClosedError({ message: 'Closed before connection was established' });
+    this.auth.fail(closed);
+    this.requests.failQueued(closed);
     this.requests.completeSubscriptions();
     await this.requests.whenOneShotsSettled();
     this.stopWanting(IDLE);
@@ -133,6 +152,37 @@ export class WsClient {
     return this.active?.serverInfo ?? null;
   }
 
+  /**
+   * Sends fresh credentials — `connectionParams`, evaluated afresh — and resolves once the server
+   * accepted them, with the new session's expiry. With a trpc-lanyard server (it said
+   * `lanyard.hello`) they go in-band on the open socket (`lanyard.authenticate`): nothing is
+   * interrupted. With a stock tRPC server the client reconnects make-before-break (as on tRPC's
+   * `reconnect` notification) and resolves `{ expiresAt: null }` once the new socket is ready.
+   * With no socket open, the next one carries the fresh credentials (one is opened if none is
+   * wanted) and it resolves once that one is confirmed. Concurrent calls share one flight.
+   *
+   * @throws TRPCClientError — `data.code` `UNAUTHORIZED` or `FORBIDDEN` when the server refused
+   * the credentials (after `FORBIDDEN` the server also closes with 4403 and the client stops);
+   * the credential source's own error; or, when the client is closed or stopped meanwhile, the
+   * close error.
+   */
+  public reauthenticate(): Promise<AuthenticatedResult> {
+    return this.auth.reauthenticate();
+  }
+
+  /**
+   * The session the server confirmed on the socket in use (`lanyard.session`, updated by every
+   * accepted re-authentication); `null` against a stock server, or while no socket is confirmed.
+   */
+  public get session(): SessionInfo | null {
+    return this.auth.session;
+  }
+
+  /** Counters since the client was created: a fresh snapshot on every read. */
+  public get stats(): ClientStats {
+    return this.auth.stats;
+  }
+
   private submit(call: Call): void {
     const active = this.active;
     if (active !== null && active.isReady) {
@@ -140,6 +190,11 @@ export class WsClient {
       return;
     }
     this.requests.enqueue(call);
+    this.wantSocket();
+  }
+
+  /** Makes sure a socket is wanted and on its way. */
+  private wantSocket(): void {
     if (!this.wanted) {
       this.wanted = true;
       this.attemptIndex = 0;
@@ -154,7 +209,7 @@ export class WsClient {
     this.retryTimer = undefined;
     if (!this.wanted) return;
     if (this.active !== null && !this.active.isReady) return; // it is already on its way
-    const connection = new Connection(this.options, this.listener);
+    const connection = new Connection(this.options, this.listener, this.auth.credentialsForSocket);
     if (this.active === null) this.active = connection;
     else this.replacement = connection;
     connection.open();
@@ -168,9 +223,13 @@ export class WsClient {
   }
 
   private onTransition(connection: Connection, change: ConnectionTransition): void {
-    if (change.reason === TransitionReason.SocketOpened && this.options.onOpen) callSafely(this.options.onOpen, undefined);
+    if (change.reason === TransitionReason.SocketOpened) {
+      this.auth.onSocketOpened();
+      if (this.options.onOpen) callSafely(this.options.onOpen, undefined);
+    }
     if (change.newState === ConnectionState.Ready) this.onReady(connection);
     else if (change.newState === ConnectionState.Closed) this.onClosed(connection, change);
+    this.auth.onSocketChanged(AuthTransitionReason.SocketChanged);
   }
 
   private onReady(connection: Connection): void {
@@ -183,8 +242,11 @@ export class WsClient {
       connection.close(); // opened for a client that no longer wants it
       return;
     }
+    this.auth.onSocketReady();
     this.setState(PENDING);
     this.requests.flushTo(connection);
+    // Their answers will say whether the server speaks our extensions; with nothing to answer, ask.
+    if (!this.requests.hasRoutesOn(connection)) connection.probe();
     for (const old of this.retiring) this.closeIfDrained(old);
     if (this.requests.size === 0) this.armLazyClose();
   }
@@ -199,6 +261,7 @@ export class WsClient {
 
     const decision = decideAfterClose(change.closeCode);
     const error = this.closeError(connection, change);
+    this.auth.onSocketClosed(connection, decision, wasActive || wasReplacement);
     this.requests.connectionLost(connection, error);
     if (!this.wanted) return;
     if (this.active?.isReady && this.requests.hasQueued()) this.requests.flushTo(this.active);
@@ -217,7 +280,7 @@ export class WsClient {
       this.scheduleDial(); // the active socket keeps serving; try to replace it again later
       return;
     }
-    if (this.options.lazy.enabled && !this.requests.hasSubscriptions() && !this.requests.hasQueued()) {
+    if (this.options.lazy.enabled && !this.requests.hasSubscriptions() && !this.requests.hasQueued() && !this.auth.reauthenticating) {
       this.wanted = false; // lazy: the next request opens a socket
       this.setState(IDLE);
       return;
@@ -230,12 +293,15 @@ export class WsClient {
     if (typeof message !== 'object' || message === null) return;
     const { id } = message as { id?: unknown };
     if (id !== null && id !== undefined) {
-      if (this.requests.handle(connection, message as ResponseMessage)) connection.answered = true;
+      const response = message as ResponseMessage;
+      if (this.requests.handle(connection, response) || this.auth.handleAnswer(connection, response)) connection.answered = true;
       return;
     }
     if ('method' in message) {
-      // tRPC's own notification; `lanyard.hello` is read by the connection; other methods are ignored.
+      // tRPC's `reconnect`, and our auth frames (only from a server that said hello, which the
+      // connection read itself); other methods are ignored.
       if (message.method === 'reconnect') this.onReconnectRequested(connection);
+      else this.auth.onExtensionFrame(connection, message);
     } else if ('error' in message && !connection.answered) {
       connection.rejection = message; // e.g. `createContext` threw; surfaced when the socket closes
     }
@@ -243,13 +309,19 @@ export class WsClient {
 
   /** The server asked for a reconnect: open the new socket before letting go of this one. */
   private onReconnectRequested(connection: Connection): void {
-    if (connection !== this.active || !connection.isReady) return;
+    if (connection === this.active) this.replaceActive();
+  }
+
+  /** Opens a replacement for the ready socket in use (make-before-break), unless one is on its way. */
+  private replaceActive(): void {
+    if (this.active === null || !this.active.isReady) return;
     if (this.replacement !== null || this.retryTimer !== undefined) return;
     this.dial();
   }
 
   /** A `'stop'` close: no reconnect; every call fails; the state keeps the error. */
   private stop(error: Error): void {
+    this.auth.fail(error);
     this.requests.failAll(error);
     this.stopWanting(this.connectingWith(error));
   }
@@ -261,14 +333,12 @@ export class WsClient {
     return rejection === undefined ? closed : TRPCClientError.from(rejection as object, { cause: closed });
   }
 
-  private connectingWith(error: Error): WsConnectionState {
+  private connectingWith(error: Error): StockConnectionState {
     return { type: 'state', state: 'connecting', error: TRPCClientError.from(error) };
   }
 
-  private setState(next: WsConnectionState): void {
-    const current = this.connectionState.get();
-    if (current === next || (next.error === null && current.state === next.state && current.error === null)) return;
-    this.connectionState.next(next);
+  private setState(next: StockConnectionState): void {
+    this.state.setStock(next);
   }
 
   private closeIfDrained(connection: Connection): void {
@@ -276,7 +346,7 @@ export class WsClient {
   }
 
   /** No more sockets until the next request: close them all and show `state`. */
-  private stopWanting(state: WsConnectionState): void {
+  private stopWanting(state: StockConnectionState): void {
     this.wanted = false;
     this.clearTimers();
     const sockets = [this.active, this.replacement, ...this.retiring];

@@ -120,3 +120,77 @@ describe('the client after a close code', () => {
     }
   });
 });
+
+/** A server that closes every socket with `code` (1006: drops it) right after its connectionParams frame. */
+async function closingWith(code: number, reason: string) {
+  const wss = new WebSocketServer({ port: 0 });
+  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+  let sockets = 0;
+  wss.on('connection', (ws) => {
+    sockets++;
+    ws.once('message', () => (code === 1006 ? ws.terminate() : ws.close(code, reason)));
+  });
+  const { port } = wss.address() as { port: number };
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    sockets: () => sockets,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of wss.clients) client.terminate();
+        wss.close(() => resolve());
+      }),
+  };
+}
+
+describe('the client’s reaction to every close code', () => {
+  it.each([
+    [CloseCode.BadRequest, 'retry'],
+    [CloseCode.Unauthorized, 'refresh-then-retry'],
+    [CloseCode.Forbidden, 'stop'],
+    [CloseCode.AuthTimeout, 'retry'],
+    [CloseCode.Revoked, 'stop'],
+    [CloseCode.PayloadTooLarge, 'retry'],
+    [CloseCode.SessionExpired, 'refresh-then-retry'],
+    [CloseCode.RateLimited, 'retry'],
+    [CloseCode.InternalError, 'retry'],
+    [CloseCode.GoingAway, 'retry'],
+    [1006, 'retry'],
+  ] as const)('%s → %s', async (code, reaction) => {
+    const reason = code === 1006 ? '' : `reason for ${code}`;
+    const server = await closingWith(code, reason);
+    try {
+      const reasons: string[] = [];
+      const attempts: number[] = [];
+      const { wsClient, trpc } = connect(server.url, {
+        connectionParams: async ({ reason: why }) => {
+          reasons.push(why);
+          return { token: `t${reasons.length}` };
+        },
+        retryDelayMs: (attempt) => {
+          attempts.push(attempt);
+          return 5;
+        },
+      });
+      const error = await trpc.echo.query('hi').catch((e: unknown) => e);
+      const cause = (error as TRPCClientError<never>).cause as TRPCWebSocketClosedError;
+      expect(cause.code).toBe(code);
+      expect(cause.reason).toBe(code === 1006 ? undefined : reason);
+      if (reaction === 'stop') {
+        await sleep(60);
+        expect(server.sockets()).toBe(1);
+        expect(attempts).toEqual([]);
+        const state = wsClient.connectionState.get();
+        expect(state).toMatchObject({ state: 'connecting', auth: 'none' });
+        expect(state.error?.message).toBe(`WebSocket closed (${code} ${code === 4403 ? 'Forbidden' : 'Revoked'}): ${reason}`);
+        return;
+      }
+      await waitFor(() => reasons.length >= 3, 3_000, 'two reconnects');
+      expect(attempts.slice(0, 2)).toEqual([0, 1]); // backoff grows: none of these sockets was accepted
+      // refresh-then-retry: each new socket asks connectionParams for NEW credentials.
+      const next = reaction === 'refresh-then-retry' ? 'refused' : 'connect';
+      expect(reasons.slice(0, 3)).toEqual(['connect', next, next]);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -107,7 +107,7 @@ describe('framing', () => {
   it('sends a stock server nothing but stock frames', async () => {
     const server = await startServer({ keepAlive: { enabled: true, pingMs: 20, pongWaitMs: 500 } });
     let n = 0;
-    const { trpc } = connect(server.url, {
+    const { trpc, wsClient } = connect(server.url, {
       connectionParams: async () => ({ token: `t${++n}` }),
       keepAlive: { enabled: true, intervalMs: 30, pongTimeoutMs: 500 },
       retryDelayMs: () => 0,
@@ -117,10 +117,15 @@ describe('framing', () => {
     await trpc.add.mutate({ a: 1, b: 2 });
     server.feed.publish(2);
     await waitFor(() => feed.ids.length === 2);
+    // Re-authentication with a stock server: a new socket, never a `lanyard.authenticate` frame.
+    await expect(wsClient.reauthenticate()).resolves.toEqual({ expiresAt: null });
+    expect(server.sockets).toHaveLength(2);
     server.broadcastReconnectNotification();
-    await waitFor(() => server.sockets.length === 2);
-    server.sockets[1]!.ws.terminate();
     await waitFor(() => server.sockets.length === 3);
+    server.sockets[2]!.ws.terminate();
+    await waitFor(() => server.sockets.length === 4);
+    const reauthenticating = wsClient.reauthenticate(); // while the socket in use is still undecided, or just decided
+    await expect(reauthenticating).resolves.toEqual({ expiresAt: null });
     server.feed.publish(1);
     await waitFor(() => feed.ids.length === 3);
     feed.subscription.unsubscribe();
@@ -177,7 +182,7 @@ describe('client surface', () => {
     expect(connection).toMatchObject({ state: 'open' });
     expect(connection?.ws.readyState).toBe(1);
     await wsClient.close();
-    expect(wsClient.connectionState.get()).toEqual({ type: 'state', state: 'idle', error: null });
+    expect(wsClient.connectionState.get()).toEqual({ type: 'state', state: 'idle', error: null, auth: 'none', authError: null });
     await waitFor(() => server.sockets[0]!.ws.readyState === 3);
   });
 
