@@ -97,7 +97,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
       const why = this.phase === Phase.AwaitingParams ? 'connectionParams not received in time' : 'no valid credentials in time';
       this.close(CloseCode.AuthTimeout, why);
     }, this.shared.authTimeoutMs);
-    if (this.phase === Phase.Authenticating) void this.auth.connect(null);
+    if (this.phase === Phase.Authenticating) this.auth.connect(null).catch(this.reportUnexpected);
   }
 
   send(frame: Frame): void {
@@ -191,6 +191,11 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     this.close(closeCodeFor(cause), cause instanceof TRPCError ? cause.code : 'createContext failed');
   }
 
+  /** A failure the auth lifecycle did not expect: reported, never an unhandled rejection. */
+  readonly reportUnexpected = (cause: unknown): void => {
+    this.errors.report(cause, 'unknown', undefined, undefined);
+  };
+
   private decode(data: string | Uint8Array): unknown {
     const { experimental_encoder: encoder } = this.shared.options;
     if (encoder) return encoder.decode(data);
@@ -211,7 +216,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
       return;
     }
     this.phase = nextPhase(this.phase, Phase.Authenticating);
-    void this.auth.connect(checked.message.data);
+    this.auth.connect(checked.message.data).catch(this.reportUnexpected);
   }
 
   private routeCalls(decoded: unknown): void {
@@ -289,7 +294,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
         void runCall(this, message, batchIndex);
         return;
       case 'lanyard.authenticate':
-        void this.auth.reauthenticate(message);
+        this.auth.reauthenticate(message).catch(this.reportUnexpected);
         return;
       default: {
         const unreachable: never = message;

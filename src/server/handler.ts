@@ -57,7 +57,7 @@ export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSessio
   // One timer for every connection's revalidation, not one per connection.
   const revalidation = options.revalidate
     ? setInterval(() => {
-        for (const connection of connections) void connection.auth.revalidate();
+        for (const connection of connections) connection.auth.revalidate().catch(connection.reportUnexpected);
       }, options.revalidateIntervalMs ?? authDefaults.revalidateIntervalMs)
     : undefined;
   revalidation?.unref?.();
