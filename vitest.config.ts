@@ -1,9 +1,17 @@
+import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
+
+// Tests and examples import `trpc-lanyard/...` as users do; this condition maps it to src/.
+// Tests run in Vite's server (SSR) environment, which reads `ssr.resolve.conditions`, not
+// `resolve.conditions`: without it `trpc-lanyard/...` resolved to dist/ (or failed without a build).
+const source = '@trpc-lanyard/source';
 
 export default defineConfig({
   resolve: {
-    // Tests and examples import `trpc-lanyard/...` as users do; this condition maps it to src/.
-    conditions: ['@trpc-lanyard/source'],
+    conditions: [source],
+  },
+  ssr: {
+    resolve: { conditions: [source, ...defaultServerConditions] },
   },
   test: {
     include: ['test/**/*.test.ts'],
