@@ -3,7 +3,7 @@ import { applyWSSHandler } from 'trpc-lanyard/server';
 import { WebSocketServer } from 'ws';
 import { exampleRouter } from './router.js';
 
-const port = Number(process.env['PORT'] ?? 3000);
+const port = Number(process.env['PORT'] ?? 3001);
 const http = createServer((_req, res) => {
   res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
   res.end(`trpc-lanyard example server.\nConnect a tRPC client over WebSocket to ws://localhost:${port}\nTry: npm run example:client\n`);

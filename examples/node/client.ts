@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import type { ExampleRouter } from './router.js';
 
 const [name = 'guest', text = 'hello from the example client'] = process.argv.slice(2);
-const port = Number(process.env['PORT'] ?? 3000);
+const port = Number(process.env['PORT'] ?? 3001);
 const wsClient = createWSClient({
   url: `ws://localhost:${port}`,
   WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,

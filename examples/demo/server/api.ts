@@ -1,0 +1,99 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { TRPCError } from '@trpc/server';
+import type { TokenIssuer } from './tokens.js';
+import type { UserStore } from './users.js';
+import { parseName } from './validate.js';
+
+/** The refresh token's cookie: HttpOnly (no script reads it), SameSite=Strict, sent only to /api. */
+const COOKIE = 'lanyard_demo_refresh';
+const COOKIE_ATTRIBUTES = 'HttpOnly; SameSite=Strict; Path=/api';
+const MAX_BODY_BYTES = 4_096;
+
+export interface ApiDeps {
+  readonly users: UserStore;
+  readonly tokens: TokenIssuer;
+  /** Whether a browser origin may call the API (the page's own origin). */
+  readonly originAllowed: (origin: string | undefined) => boolean;
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.byteLength;
+    if (size > MAX_BODY_BYTES) throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE' });
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as unknown;
+  } catch {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: 'the body must be JSON' });
+  }
+}
+
+function refreshCookie(req: IncomingMessage): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [name, ...value] = part.trim().split('=');
+    if (name === COOKIE) return value.join('=');
+  }
+  return undefined;
+}
+
+/**
+ * The token endpoints, plain JSON over HTTP:
+ * - `POST /api/sign-in {name}` → sets the refresh cookie, answers `{ token }` (a new access JWT);
+ * - `POST /api/token` → a new access JWT for the cookie's user, with the user's current role;
+ * - `POST /api/sign-out` → forgets the refresh token and clears the cookie.
+ * Returns false for any other path.
+ */
+export async function handleApi(deps: ApiDeps, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  const path = new URL(req.url ?? '/', 'http://demo').pathname;
+  if (!path.startsWith('/api/')) return false;
+  if (req.method !== 'POST') {
+    send(res, 405, { error: 'use POST' }, { allow: 'POST' });
+    return true;
+  }
+  if (!deps.originAllowed(req.headers.origin)) {
+    send(res, 403, { error: 'origin not allowed' });
+    return true;
+  }
+  try {
+    await route(deps, path, req, res);
+  } catch (error) {
+    const status = error instanceof TRPCError ? (error.code === 'PAYLOAD_TOO_LARGE' ? 413 : 400) : 500;
+    send(res, status, { error: error instanceof Error ? error.message : 'failed' });
+  }
+  return true;
+}
+
+async function route({ users, tokens }: ApiDeps, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  switch (path) {
+    case '/api/sign-in': {
+      const body = await readJson(req);
+      const name = parseName(typeof body === 'object' && body !== null ? (body as { name?: unknown }).name : undefined);
+      const { user, refreshToken } = users.signIn(name);
+      send(res, 200, { token: await tokens.issue(user) }, { 'set-cookie': `${COOKIE}=${refreshToken}; ${COOKIE_ATTRIBUTES}; Max-Age=86400` });
+      return;
+    }
+    case '/api/token': {
+      const cookie = refreshCookie(req);
+      const user = cookie === undefined ? undefined : users.byRefreshToken(cookie);
+      if (!user) send(res, 401, { error: 'not signed in (or revoked)' });
+      else send(res, 200, { token: await tokens.issue(user) });
+      return;
+    }
+    case '/api/sign-out': {
+      const cookie = refreshCookie(req);
+      if (cookie !== undefined) users.signOut(cookie);
+      send(res, 200, { signedOut: true }, { 'set-cookie': `${COOKIE}=; ${COOKIE_ATTRIBUTES}; Max-Age=0` });
+      return;
+    }
+    default:
+      send(res, 404, { error: 'no such endpoint' });
+  }
+}

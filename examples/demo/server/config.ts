@@ -1,0 +1,41 @@
+/** The demo server's settings: embedded defaults, each overridable by an environment variable. */
+export interface DemoOptions {
+  /** The port to listen on; 0 picks a free one. Env `PORT`. @default 3000 */
+  readonly port: number;
+  /** How long an access token lives, in seconds. Env `DEMO_TOKEN_TTL_S`. @default 20 */
+  readonly tokenTtlSeconds: number;
+  /** How long before a token expires the server asks for a fresh one. Env `DEMO_REFRESH_AHEAD_MS`. @default 8000 */
+  readonly refreshAheadMs: number;
+  /** How long after expiry a refresh may still arrive. Env `DEMO_EXPIRY_GRACE_MS`. @default 2000 */
+  readonly expiryGraceMs: number;
+  /** How often the bot posts to the rooms; 0: never. Env `DEMO_BOT_INTERVAL_MS`. @default 2500 */
+  readonly botIntervalMs: number;
+  /** Where the built web app is. */
+  readonly staticDir: string;
+  /** The HS256 key that signs access tokens. Env `DEMO_JWT_SECRET`. @default 32 random bytes per start */
+  readonly secret?: Uint8Array;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function numberFrom(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+/** The options from the environment, with the demo's defaults. */
+export function optionsFromEnv(env: Env, staticDir: string): DemoOptions {
+  const secret = env['DEMO_JWT_SECRET'];
+  return {
+    port: numberFrom(env, 'PORT', 3000),
+    tokenTtlSeconds: numberFrom(env, 'DEMO_TOKEN_TTL_S', 20),
+    refreshAheadMs: numberFrom(env, 'DEMO_REFRESH_AHEAD_MS', 8_000),
+    expiryGraceMs: numberFrom(env, 'DEMO_EXPIRY_GRACE_MS', 2_000),
+    botIntervalMs: numberFrom(env, 'DEMO_BOT_INTERVAL_MS', 2_500),
+    staticDir,
+    ...(secret ? { secret: new TextEncoder().encode(secret) } : {}),
+  };
+}

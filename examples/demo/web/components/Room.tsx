@@ -1,0 +1,89 @@
+import { useMutation } from '@tanstack/react-query';
+import { useSubscription } from '@trpc/tanstack-react-query';
+import type { FormEvent } from 'react';
+import { useReducer, useState } from 'react';
+import type { FeedMessage, RoomName } from '../../server/feed.js';
+import { emptyFeed, receive } from '../feedState.js';
+import { useTRPC } from '../trpc.js';
+
+type FeedAction = { type: 'receive'; message: FeedMessage } | { type: 'reset' };
+
+function feedReducer(state: typeof emptyFeed, action: FeedAction): typeof emptyFeed {
+  return action.type === 'reset' ? emptyFeed : receive(state, action.message);
+}
+
+const TITLES: Record<RoomName, { title: string; about: string }> = {
+  public: { title: 'Public room', about: 'everyone signed in may read it' },
+  private: { title: 'Private room', about: 'admins only: re-checked whenever your role changes' },
+};
+
+function time(at: number): string {
+  return new Date(at).toLocaleTimeString([], { hour12: false });
+}
+
+/** A room streamed by a tracked subscription through tRPC's TanStack Query integration. */
+export function Room({ room, canPost }: { room: RoomName; canPost: boolean }) {
+  const trpc = useTRPC();
+  const [feed, dispatch] = useReducer(feedReducer, emptyFeed);
+  const onData = ({ data }: { data: FeedMessage }) => dispatch({ type: 'receive', message: data });
+  const procedure = room === 'public' ? trpc.publicRoom : trpc.privateRoom;
+  const subscription = useSubscription(procedure.subscriptionOptions({}, { onData }));
+  const failed = subscription.status === 'error';
+
+  return (
+    <section className={`panel room room-${room}`} data-testid={`room-${room}`}>
+      <header>
+        <h2>{TITLES[room].title}</h2>
+        <span className="counters">
+          <span className={`sub sub-${subscription.status}`} data-testid={`sub-${room}`}>{subscription.status}</span>
+          missed <b data-testid={`missed-${room}`}>{feed.missed}</b> · twice <b data-testid={`dupes-${room}`}>{feed.duplicates}</b>
+        </span>
+        <p className="about">{TITLES[room].about}</p>
+      </header>
+      <ol className="messages" data-testid={`messages-${room}`} aria-label="newest first">
+        {[...feed.messages].reverse().map((message) => (
+          <li key={message.id} className={`message kind-${message.kind}`} data-testid="message" data-id={message.id}>
+            <span className="id">#{message.id}</span>
+            <time>{time(message.at)}</time>
+            <b>{message.author}</b> <span className="text">{message.text}</span>
+          </li>
+        ))}
+      </ol>
+      {failed && subscription.error && (
+        <p className="error" data-testid={`error-${room}`} role="alert">
+          <b>{subscription.error.data?.code ?? 'ERROR'}</b>: {subscription.error.message}{' '}
+          <button
+            className="link"
+            data-testid={`rejoin-${room}`}
+            onClick={() => {
+              dispatch({ type: 'reset' });
+              subscription.reset();
+            }}
+          >
+            rejoin
+          </button>
+        </p>
+      )}
+      <Composer room={room} disabled={!canPost || failed} />
+    </section>
+  );
+}
+
+function Composer({ room, disabled }: { room: RoomName; disabled: boolean }) {
+  const trpc = useTRPC();
+  const [text, setText] = useState('');
+  const post = useMutation(trpc.post.mutationOptions({ onSuccess: () => setText('') }));
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (text.trim() !== '') post.mutate({ room, text });
+  };
+  return (
+    <form className="composer" onSubmit={submit}>
+      <input data-testid={`composer-${room}`} value={text} maxLength={280} disabled={disabled} placeholder={disabled ? 'read-only' : 'say something'} onChange={(e) => setText(e.target.value)} />
+      <button type="submit" data-testid={`post-${room}`} disabled={disabled || post.isPending || text.trim() === ''}>
+        Post
+      </button>
+      {post.error && <span className="error">{post.error.message}</span>}
+    </form>
+  );
+}

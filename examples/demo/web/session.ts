@@ -1,0 +1,53 @@
+import { QueryClient } from '@tanstack/react-query';
+import { createTRPCClient } from '@trpc/client';
+import type { TRPCClient } from '@trpc/client';
+import type { TokenSource, WsClient } from 'trpc-lanyard/client';
+import { createTokenSource, createWSClient, wsLink } from 'trpc-lanyard/client';
+import type { DemoRouter } from '../server/router.js';
+import { fetchAccessToken, signOut } from './api.js';
+import { ConnectionMonitor } from './monitor.js';
+
+/** One signed-in user's clients: created at sign-in, closed at sign-out. */
+export interface ClientSession {
+  readonly wsClient: WsClient;
+  readonly trpcClient: TRPCClient<DemoRouter>;
+  readonly queryClient: QueryClient;
+  readonly tokens: TokenSource;
+  readonly monitor: ConnectionMonitor;
+  /** Closes the socket; with `signOut`, also ends the refresh cookie. */
+  close(opts?: { signOut?: boolean }): Promise<void>;
+}
+
+export function openSession(firstToken: string): ClientSession {
+  let unused: string | null = firstToken; // sign-in already answered with one
+  const tokens = createTokenSource({
+    fetchToken: async () => {
+      const token = unused ?? (await fetchAccessToken());
+      unused = null;
+      return token;
+    },
+  });
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  const wsClient = createWSClient({
+    url: `${scheme}://${location.host}/trpc`,
+    // Evaluated for every socket and every in-band refresh; `request.reason` tells the token
+    // source when the token it holds is stale ('refresh', 'refused'), so it fetches a new one.
+    connectionParams: async (request) => ({ token: await tokens.get(request) }),
+  });
+  const trpcClient = createTRPCClient<DemoRouter>({ links: [wsLink<DemoRouter>({ client: wsClient })] });
+  const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false, refetchOnWindowFocus: false } } });
+  const monitor = new ConnectionMonitor(wsClient, tokens, firstToken);
+  return {
+    wsClient,
+    trpcClient,
+    queryClient,
+    tokens,
+    monitor,
+    async close(opts) {
+      monitor.dispose();
+      queryClient.clear();
+      await wsClient.close();
+      if (opts?.signOut) await signOut().catch(() => undefined);
+    },
+  };
+}
