@@ -1,0 +1,138 @@
+/**
+ * `npm start`'s demo app, driven in headless Chromium (Debian's package, through playwright-core):
+ * sign in, post, watch tokens rotate in band on one socket, drop the connection, change role,
+ * be revoked. Tokens live 5 s here (20 s in the demo) so two refreshes take seconds.
+ */
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildWeb } from '../../examples/demo/build.js';
+import type { DemoServer } from '../../examples/demo/server/app.js';
+import { startDemoServer } from '../../examples/demo/server/app.js';
+import { REVOKE_REASON } from '../../examples/demo/server/router.js';
+import { findChromium, launchChromium } from './chromium.js';
+import { DemoPage, isContiguous } from './demoPage.js';
+
+const chromiumPath = findChromium();
+const inCI = process.env['CI'] === 'true';
+if (chromiumPath === null && !inCI) {
+  console.warn(
+    [
+      '',
+      '!'.repeat(78),
+      '!! SKIPPED: test/e2e/demo.test.ts — no Chromium found (/usr/bin/chromium, or set CHROMIUM_PATH).',
+      '!! Install it with: apt-get install -y chromium   (CI does; there this test fails instead)',
+      '!'.repeat(78),
+      '',
+    ].join('\n'),
+  );
+}
+
+const ARTIFACTS = join(process.cwd(), 'artifacts');
+const poll = { timeout: 15_000, interval: 100 };
+
+describe.skipIf(chromiumPath === null && !inCI)('the demo app in headless Chromium', () => {
+  let server: DemoServer;
+  let webDir: string;
+  let closeBrowser: (() => Promise<void>) | undefined;
+  let page: Page;
+  let demo: DemoPage;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    if (chromiumPath === null) throw new Error('CI=true but Chromium is missing: .ci/run installs Debian\'s chromium package');
+    webDir = await mkdtemp(join(tmpdir(), 'lanyard-demo-web-'));
+    await buildWeb(webDir);
+    server = await startDemoServer({ port: 0, tokenTtlSeconds: 5, refreshAheadMs: 2_000, expiryGraceMs: 2_000, botIntervalMs: 500, staticDir: webDir });
+    const browser = await launchChromium(chromiumPath);
+    closeBrowser = browser.close;
+    page = await browser.context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    demo = new DemoPage(page);
+    await page.goto(server.url);
+  }, 60_000);
+
+  afterAll(async () => {
+    await closeBrowser?.();
+    await server?.close();
+    if (webDir) await rm(webDir, { recursive: true, force: true });
+  });
+
+  it('signs in over one authenticated socket, and a posted message arrives in the public room', async () => {
+    await demo.signIn('Ada');
+    await expect.poll(() => demo.text('status-label'), poll).toBe('open');
+    expect(await demo.text('me-name')).toBe('Ada');
+    await expect.poll(() => demo.text('me-role'), poll).toBe('admin');
+    expect(await demo.number('stat-sockets')).toBe(1);
+
+    await demo.post('public', 'hello from Chromium');
+    await expect.poll(() => demo.messages('public'), poll).toContain('hello from Chromium');
+    await expect.poll(() => demo.text('sub-private'), poll).toBe('pending');
+  }, 30_000);
+
+  it('rotates the token in band at least twice while the socket count stays 1', async () => {
+    const firstToken = await demo.text('token-id');
+    await expect.poll(() => demo.number('stat-refreshes'), poll).toBeGreaterThanOrEqual(2);
+    expect(await demo.number('stat-sockets')).toBe(1);
+    expect(server.openSockets()).toBe(1);
+    expect(await demo.text('token-id')).not.toBe(firstToken);
+    expect(await demo.text('status-expires')).toMatch(/^\d+\.\d s$/);
+    const log = await demo.text('lifecycle-log');
+    expect(log).toContain('→ refreshing');
+    expect(log).toContain('token refreshed in band');
+  }, 30_000);
+
+  it('after a dropped connection reconnects once, and both rooms resume with no message missed or repeated', async () => {
+    const before = await demo.messageIds('public');
+    await demo.click('btn-drop');
+    await expect.poll(() => demo.number('stat-sockets'), poll).toBe(2);
+    await expect.poll(() => demo.text('status-label'), poll).toBe('open');
+    // The server posted these right after cutting the socket, while the client was away.
+    await expect.poll(() => demo.messages('public'), poll).toContain('posted while Ada was disconnected');
+    await expect.poll(() => demo.messages('private'), poll).toContain('also posted while Ada was disconnected');
+
+    for (const room of ['public', 'private'] as const) {
+      const ids = await demo.messageIds(room);
+      expect(isContiguous(ids), `${room} ids ${ids.join(',')}`).toBe(true);
+      expect(await demo.number(`missed-${room}`)).toBe(0);
+      expect(await demo.number(`dupes-${room}`)).toBe(0);
+    }
+    expect((await demo.messageIds('public')).slice(0, before.length)).toEqual(before);
+    expect(await demo.text('lifecycle-log')).toContain('socket #2 opened');
+  }, 30_000);
+
+  it('after a role change the private room ends with FORBIDDEN in the UI while the public room goes on', async () => {
+    const refreshes = await demo.number('stat-refreshes');
+    await demo.click('btn-role');
+    await expect.poll(() => demo.text('error-private'), poll).toContain('FORBIDDEN');
+    expect(await demo.text('error-private')).toContain('your role is now member');
+    await expect.poll(() => demo.text('me-role'), poll).toBe('member');
+    expect(await demo.number('stat-refreshes')).toBeGreaterThan(refreshes); // the new role came in band
+    expect(await demo.number('stat-sockets')).toBe(2);
+
+    await demo.post('public', 'still here as a member');
+    await expect.poll(() => demo.messages('public'), poll).toContain('still here as a member');
+    expect(await demo.text('sub-public')).toBe('pending');
+    expect(isContiguous(await demo.messageIds('public'))).toBe(true);
+
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'demo.png'), fullPage: true });
+    if (process.env['UPDATE_DEMO_SCREENSHOT'] === '1') await copyFile(join(ARTIFACTS, 'demo.png'), join(process.cwd(), 'docs', 'demo.png'));
+  }, 30_000);
+
+  it('after revocation shows close code 4410 with its reason, and stops retrying', async () => {
+    await demo.click('btn-revoke');
+    await expect.poll(() => demo.text('stopped-code'), poll).toBe('4410');
+    expect(await demo.text('stopped-reason')).toBe(REVOKE_REASON);
+    expect(await demo.text('status-label')).toBe('stopped');
+
+    await new Promise((resolve) => setTimeout(resolve, 2_000)); // longer than any reconnect delay here
+    expect(await demo.text('status-label')).toBe('stopped');
+    expect(await demo.number('stat-sockets')).toBe(2);
+    expect(server.openSockets()).toBe(0);
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-revoked.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  }, 30_000);
+});

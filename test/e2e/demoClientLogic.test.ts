@@ -1,0 +1,62 @@
+/** The demo's pure client logic: the status label, the stop reason, and the feed's gap counting. */
+import { TRPCClientError } from '@trpc/client';
+import type { AnyTRPCRouter } from '@trpc/server';
+import type { WsConnectionState } from 'trpc-lanyard/client';
+import { TRPCWebSocketClosedError } from 'trpc-lanyard/client';
+import { describe, expect, it } from 'vitest';
+import type { FeedMessage } from '../../examples/demo/server/feed.js';
+import { emptyFeed, receive } from '../../examples/demo/web/feedState.js';
+import { connectionLabel, stopOf } from '../../examples/demo/web/status.js';
+
+function closedBy(code: number, reason?: string): TRPCClientError<AnyTRPCRouter> {
+  const cause = new TRPCWebSocketClosedError({ message: `WebSocket closed (${code})${reason ? `: ${reason}` : ''}`, code, reason });
+  return new TRPCClientError(cause.message, { cause });
+}
+
+const state = (over: Partial<WsConnectionState>): WsConnectionState =>
+  ({ type: 'state', state: 'pending', error: null, auth: 'authenticated', authError: null, ...over }) as WsConnectionState;
+
+describe('connectionLabel', () => {
+  it('names each stage of a socket’s life', () => {
+    expect(connectionLabel(state({ state: 'connecting', auth: 'none' }), 0)).toBe('connecting');
+    expect(connectionLabel(state({ state: 'connecting', auth: 'authenticating' }), 1)).toBe('authenticating');
+    expect(connectionLabel(state({ auth: 'authenticated' }), 1)).toBe('open');
+    expect(connectionLabel(state({ auth: 'refreshing' }), 1)).toBe('refreshing');
+    expect(connectionLabel(state({ state: 'connecting', auth: 'none', error: closedBy(1006) }), 1)).toBe('reconnecting');
+    expect(connectionLabel(state({ state: 'idle', auth: 'none' }), 1)).toBe('idle');
+  });
+
+  it('says stopped after a close the client does not retry', () => {
+    expect(connectionLabel(state({ state: 'connecting', auth: 'none', error: closedBy(4410, 'gone') }), 1)).toBe('stopped');
+  });
+});
+
+describe('stopOf', () => {
+  it('carries the close code and the server’s reason of a revocation', () => {
+    expect(stopOf(state({ state: 'connecting', auth: 'none', error: closedBy(4410, 'revoked from the demo') }))).toMatchObject({
+      code: 4410,
+      reason: 'revoked from the demo',
+    });
+  });
+
+  it('is null while the client still retries', () => {
+    expect(stopOf(state({ state: 'connecting', auth: 'none', error: closedBy(4419) }))).toBeNull();
+    expect(stopOf(state({}))).toBeNull();
+  });
+});
+
+describe('receive', () => {
+  const message = (id: number): FeedMessage => ({ id, room: 'public', author: 'a', text: `m${id}`, at: 0, kind: 'chat' });
+
+  it('counts neither gaps nor duplicates for consecutive ids', () => {
+    const feed = [1, 2, 3].map(message).reduce(receive, emptyFeed);
+    expect(feed).toMatchObject({ missed: 0, duplicates: 0 });
+    expect(feed.messages.map((m) => m.id)).toEqual([1, 2, 3]);
+  });
+
+  it('counts skipped ids as missed and a repeated id as a duplicate', () => {
+    const feed = [1, 4, 4, 2].map(message).reduce(receive, emptyFeed);
+    expect(feed).toMatchObject({ missed: 2, duplicates: 2 });
+    expect(feed.messages.map((m) => m.id)).toEqual([1, 4]);
+  });
+});
