@@ -168,9 +168,16 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     for (const { message, batchIndex } of queued) this.routeChecked(message, batchIndex);
   }
 
-  /** AuthHost: the session expired; calls wait for a refresh. */
+  /** AuthHost: the session expired; calls wait for a refresh and subscriptions deliver nothing. */
   stale(): void {
-    if (this.phase === Phase.Ready) this.phase = nextPhase(this.phase, Phase.Stale);
+    if (this.phase !== Phase.Ready) return;
+    this.phase = nextPhase(this.phase, Phase.Stale);
+    this.subscriptions.suspend();
+  }
+
+  /** AuthHost: whether subscriptions wait to be re-run after an expiry. */
+  get subscriptionsSuspended(): boolean {
+    return this.subscriptions.suspended;
   }
 
   /** AuthHost: re-run every live subscription under the new context. */

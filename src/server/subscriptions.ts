@@ -43,6 +43,7 @@ class ActiveSubscription {
  */
 export class SubscriptionRegistry<TRouter extends AnyRouter> {
   private readonly active = new Map<RequestId, ActiveSubscription>();
+  private isSuspended = false;
 
   constructor(private readonly scope: CallScope<TRouter>) {}
 
@@ -97,6 +98,21 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
     for (const sub of this.active.values()) this.halt(sub);
   }
 
+  /** Whether delivery is suspended (the session expired) until the next {@link reauthorize}. */
+  get suspended(): boolean {
+    return this.isSuspended;
+  }
+
+  /**
+   * The session expired: nothing more is delivered under it. Each source keeps running but its
+   * events are dropped; {@link reauthorize} (after a refresh) re-runs the subscriptions from
+   * their last tracked event, which replays what was dropped.
+   */
+  suspend(): void {
+    this.isSuspended = true;
+    for (const sub of this.active.values()) sub.swapping = true;
+  }
+
   /**
    * The session changed: re-runs every live subscription's procedure (middlewares included)
    * under the current context, from its last tracked event. One now refused ends with its
@@ -104,6 +120,7 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
    * source's events are dropped from the moment the swap starts and replayed by the new one).
    */
   async reauthorize(): Promise<void> {
+    this.isSuspended = false;
     await Promise.all([...this.active.values()].map((sub) => this.reauthorizeOne(sub)));
   }
 

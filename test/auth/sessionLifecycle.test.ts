@@ -70,6 +70,26 @@ describe('expiry', () => {
     expect(await client.next(forId(1))).toMatchObject({ result: { data: { token: 'alice:admin:5000' } } });
   });
 
+  it('delivers nothing under an expired session; after the refresh the subscription replays what it held back, once', async () => {
+    const { fixture } = await serve({ refreshAheadMs: 50, expiryGraceMs: 2000 });
+    const client = await signIn('alice:admin:200');
+    client.send({ id: 1, method: 'subscription', params: { path: 'publicRoom' } });
+    await client.next(forId(1));
+    fixture.publish('public');
+    await expect.poll(() => dataIds(client, 1)).toEqual([1]);
+    await sleep(250); // expired now
+    fixture.publish('public');
+    fixture.publish('public');
+    await sleep(50);
+    expect(dataIds(client, 1)).toEqual([1]);
+    client.send(authenticate(2, 'alice:admin:60000'));
+    await client.next(forId(2));
+    await expect.poll(() => dataIds(client, 1)).toEqual([1, 2, 3]);
+    fixture.publish('public');
+    await expect.poll(() => dataIds(client, 1)).toEqual([1, 2, 3, 4]);
+    expect(client.received.filter(forId(1)).some((f) => 'error' in (f as object))).toBe(false);
+  });
+
   it('tells a stock client to reconnect (tRPC\'s own notification) before its session expires', async () => {
     await serve({ refreshAheadMs: 100, expiryGraceMs: 100 });
     const client = await signIn('alice:admin:300', false);

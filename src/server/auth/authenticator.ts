@@ -27,6 +27,8 @@ export interface AuthHost {
   stale(): void;
   /** Re-run every live subscription under the new context. */
   reauthorizeSubscriptions(): Promise<void>;
+  /** Subscriptions were suspended by an expiry and must be re-run even for the same grant. */
+  readonly subscriptionsSuspended: boolean;
 }
 
 /** What the authenticator knows of the upgrade request. */
@@ -229,7 +231,7 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
     const previous = this.current;
     this.install(session, ctx, connectionParams);
     const same = previous !== null && session !== null && (this.options.sameAuthorization ?? defaultSameAuthorization)(previous, session);
-    if (!same) await this.host.reauthorizeSubscriptions();
+    if (!same || this.host.subscriptionsSuspended) await this.host.reauthorizeSubscriptions();
     if (this.host.isOpen) this.host.ready();
   }
 
