@@ -27,7 +27,7 @@ export function decideAfterClose(code: number | undefined): CloseDecision {
     case CloseCode.SessionExpired: // the session expired unrefreshed: the next socket must carry fresh ones
       return 'refresh-then-retry';
     // Everything else — Normal (1000) from the server, GoingAway (1001), abnormal closes
-    // (1005/1006), BadRequest, AuthTimeout, PayloadTooLarge, RateLimited, InternalError,
+    // (1005/1006), BadRequest, AuthTimeout, PayloadTooLarge, RateLimited, InternalError, SlowConsumer,
     // and codes this library does not know — is transient: reconnect with backoff.
     default:
       return 'retry';

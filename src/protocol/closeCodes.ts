@@ -30,6 +30,8 @@ export const CloseCode = {
   RateLimited: 4429,
   /** 4500: `createContext` or the server failed while setting up the connection. The client reconnects with backoff. */
   InternalError: 4500,
+  /** 4507: the client reads too slowly: more than `maxBufferedBytes` waited in the server's send buffer. The client reconnects with backoff (subscriptions resume from their last tracked event). */
+  SlowConsumer: 4507,
 } as const;
 
 /** One of the numbers in {@link CloseCode}. */

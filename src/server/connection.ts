@@ -8,6 +8,7 @@ import type { AuthHost, AuthRequest } from './auth/authenticator.js';
 import { Authenticator, closeCodeFor } from './auth/authenticator.js';
 import type { SessionBase } from './auth/types.js';
 import { runCall } from './calls.js';
+import { refuseBatch, refuseOverLimit } from './refusals.js';
 import { ErrorReporter, protocolError } from './errors.js';
 import type { Frame, FrameBuilder } from './frames.js';
 import type { CoreHandlerOptions } from './options.js';
@@ -24,6 +25,9 @@ export interface ConnectionShared<TRouter extends AnyRouter, TReq, TRes, TSessio
   readonly maxPayloadBytes: number;
   readonly maxPayloadBytesBeforeAuth: number;
   readonly maxQueuedCallsBeforeReady: number;
+  readonly maxSubscriptions: number;
+  readonly maxConcurrentCalls: number;
+  readonly maxBufferedBytes: number;
   /** Called once when the connection is closed, so the handler can forget it. */
   onClosed(connection: Connection<TRouter, TReq, TRes, TSession>): void;
 }
@@ -101,7 +105,12 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
   }
 
   send(frame: Frame): void {
-    if (this.isOpen) this.socket.send(frame, typeof frame === 'string' || !this.shared.options.experimental_encoder);
+    if (!this.isOpen) return;
+    if (this.socket.bufferedAmount > this.shared.maxBufferedBytes) {
+      this.close(CloseCode.SlowConsumer, `more than ${this.shared.maxBufferedBytes} bytes waiting to be sent`);
+      return;
+    }
+    this.socket.send(frame, typeof frame === 'string' || !this.shared.options.experimental_encoder);
   }
 
   /** One frame from the client: `byteLength` is its size on the wire. */
@@ -237,27 +246,10 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     }
     const { maxBatchSize } = this.shared.options;
     if (maxBatchSize !== undefined && decoded.length > maxBatchSize) {
-      this.rejectBatch(decoded);
+      refuseBatch(this, decoded);
       return;
     }
     for (let index = 0; index < decoded.length; index++) this.routeOne(decoded[index], index);
-  }
-
-  /** Every call of a batch over `maxBatchSize` gets `BAD_REQUEST`; nothing in it runs. */
-  private rejectBatch(items: unknown[]): void {
-    const error = new TRPCError({ code: 'BAD_REQUEST', message: 'Batch call exceeds maximum size' });
-    const shape = this.errors.report(error, 'unknown', undefined, undefined);
-    let answered = false;
-    for (const raw of items) {
-      const checked = checkClientCall(raw);
-      if (checked.ok && checked.message.method === 'subscription.stop') continue;
-      const id = checked.ok ? checked.message.id : checked.id;
-      if (id === null) continue;
-      const jsonrpc = checked.ok ? (checked.message as { jsonrpc?: '2.0' }).jsonrpc : checked.jsonrpc;
-      this.send(this.frames.error(this.frames.head(id, jsonrpc), shape));
-      answered = true;
-    }
-    if (!answered) this.send(this.frames.error(null, shape));
   }
 
   private routeOne(raw: unknown, batchIndex: number): void {
@@ -294,11 +286,13 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
         this.subscriptions.stop(message.id);
         return;
       case 'subscription':
-        void this.subscriptions.start(message, batchIndex);
+        if (this.subscriptions.size >= this.shared.maxSubscriptions) refuseOverLimit(this, message, `subscriptions (max ${this.shared.maxSubscriptions})`);
+        else void this.subscriptions.start(message, batchIndex);
         return;
       case 'query':
       case 'mutation':
-        void runCall(this, message, batchIndex);
+        if (this.inFlightCalls.size >= this.shared.maxConcurrentCalls) refuseOverLimit(this, message, `calls in flight (max ${this.shared.maxConcurrentCalls})`);
+        else void runCall(this, message, batchIndex);
         return;
       case 'lanyard.authenticate':
         this.auth.reauthenticate(message).catch(this.reportUnexpected);

@@ -52,6 +52,9 @@ export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSessio
       ? (options.maxPayloadBytesBeforeAuth ?? authDefaults.maxPayloadBytesBeforeAuth)
       : (options.maxPayloadBytes ?? coreHandlerDefaults.maxPayloadBytes),
     maxQueuedCallsBeforeReady: options.maxQueuedCallsBeforeReady ?? coreHandlerDefaults.maxQueuedCallsBeforeReady,
+    maxSubscriptions: options.maxSubscriptionsPerConnection ?? coreHandlerDefaults.maxSubscriptionsPerConnection,
+    maxConcurrentCalls: options.maxConcurrentCallsPerConnection ?? coreHandlerDefaults.maxConcurrentCallsPerConnection,
+    maxBufferedBytes: options.maxBufferedBytes ?? coreHandlerDefaults.maxBufferedBytes,
     onClosed: (connection) => connections.delete(connection),
   };
   // One timer for every connection's revalidation, not one per connection.

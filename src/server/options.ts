@@ -88,6 +88,25 @@ export interface CoreHandlerOptions<TRouter extends AnyRouter, TReq, TRes, TSess
    */
   maxQueuedCallsBeforeReady?: number;
   /**
+   * The most subscriptions one connection may hold at once; one more is answered with
+   * `TOO_MANY_REQUESTS` (the socket stays open).
+   * @default 1_000
+   */
+  maxSubscriptionsPerConnection?: number;
+  /**
+   * The most queries and mutations one connection may have running at once; one more is
+   * answered with `TOO_MANY_REQUESTS` (the socket stays open).
+   * @default 1_000
+   */
+  maxConcurrentCallsPerConnection?: number;
+  /**
+   * The most bytes that may wait in a connection's send buffer (a client that stopped reading);
+   * beyond that the socket closes with `CloseCode.SlowConsumer` (4507) instead of buffering
+   * without end.
+   * @default 16_777_216 (16 MiB)
+   */
+  maxBufferedBytes?: number;
+  /**
    * Encodes and decodes messages, for formats other than JSON. Experimental in tRPC too.
    * @default JSON text frames
    */
@@ -104,4 +123,7 @@ export const coreHandlerDefaults = {
   authTimeoutMs: 10_000,
   maxPayloadBytes: 1_048_576,
   maxQueuedCallsBeforeReady: 256,
+  maxSubscriptionsPerConnection: 1_000,
+  maxConcurrentCallsPerConnection: 1_000,
+  maxBufferedBytes: 16_777_216,
 } as const;

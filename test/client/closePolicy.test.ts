@@ -22,6 +22,7 @@ describe('decideAfterClose', () => {
     [CloseCode.PayloadTooLarge, 'retry'],
     [CloseCode.RateLimited, 'retry'],
     [CloseCode.InternalError, 'retry'],
+    [CloseCode.SlowConsumer, 'retry'],
     [1005, 'retry'],
     [1006, 'retry'],
     [4999, 'retry'],

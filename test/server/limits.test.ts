@@ -1,0 +1,70 @@
+/** Per-connection bounds: subscriptions, calls in flight, and the send buffer of a slow reader. */
+import { initTRPC } from '@trpc/server';
+import { describe, expect, it } from 'vitest';
+import { CloseCode } from '../../src/protocol/closeCodes.js';
+import { createTestRouter } from '../fixtures/router.js';
+import { forId } from '../fixtures/rawClient.js';
+import { useRawServer } from '../fixtures/rawHarness.js';
+
+const raw = useRawServer();
+const subscribe = (id: number) => ({ id, method: 'subscription', params: { path: 'feed' } });
+
+describe('per-connection limits answer TOO_MANY_REQUESTS and keep the socket', () => {
+  it('refuses a subscription over maxSubscriptionsPerConnection until one ends', async () => {
+    await raw.start({ router: createTestRouter().router, maxSubscriptionsPerConnection: 2 });
+    const client = await raw.connect();
+    client.send([subscribe(1), subscribe(2), subscribe(3)]);
+    expect(await client.next(forId(3))).toMatchObject({
+      error: { message: 'Too many subscriptions (max 2) on this connection', data: { code: 'TOO_MANY_REQUESTS' } },
+    });
+    client.send({ id: 1, method: 'subscription.stop' });
+    client.send(subscribe(4));
+    expect(await client.next((f) => forId(4)(f))).toEqual({ id: 4, result: { type: 'started' } });
+  });
+
+  it('refuses a query or mutation over maxConcurrentCallsPerConnection until one finishes', async () => {
+    const fixture = createTestRouter();
+    await raw.start({ router: fixture.router, maxConcurrentCallsPerConnection: 2 });
+    const client = await raw.connect();
+    const slow = (id: number) => ({ id, method: 'mutation', params: { path: 'slow', input: { key: `k${id}` } } });
+    client.send([slow(1), slow(2), slow(3)]);
+    expect(await client.next(forId(3))).toMatchObject({ error: { message: 'Too many calls in flight (max 2) on this connection', data: { code: 'TOO_MANY_REQUESTS' } } });
+    // The gate exists once the procedure runs; release until the answer comes.
+    const releaseUntilAnswered = async (id: number) => {
+      await expect.poll(() => (fixture.release(`k${id}`), client.received.some(forId(id)))).toBe(true);
+      expect(await client.next(forId(id))).toMatchObject({ result: { data: `done:k${id}` } });
+    };
+    await releaseUntilAnswered(1);
+    client.send(slow(4));
+    await releaseUntilAnswered(4);
+  });
+});
+
+describe('a client that stops reading', () => {
+  it('is closed with SlowConsumer (4507) once maxBufferedBytes wait to be sent', async () => {
+    const t = initTRPC.create();
+    const chunk = 'x'.repeat(100_000);
+    let yielded = 0;
+    const router = t.router({
+      flood: t.procedure.subscription(async function* ({ signal }) {
+        while (!signal?.aborted && yielded < 2_000) {
+          yielded++;
+          yield chunk;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }),
+    });
+    const server = await raw.start({ router, maxBufferedBytes: 1_000_000 });
+    const client = await raw.connect();
+    const tcp = (client.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    tcp.pause();
+    client.send({ id: 1, method: 'subscription', params: { path: 'flood' } });
+    const serverSide = () => [...server.wss.clients][0];
+    await expect.poll(() => serverSide()?.readyState, { timeout: 10_000 }).toBe(2); // CLOSING
+    const stoppedAt = yielded;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(yielded).toBe(stoppedAt); // the subscription was stopped with the connection
+    tcp.resume();
+    expect(await client.closed).toEqual({ code: CloseCode.SlowConsumer, reason: 'more than 1000000 bytes waiting to be sent' });
+  });
+});
