@@ -132,14 +132,19 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
     try {
       source = await this.open(sub);
     } catch (cause) {
+      if (sub.stopped) {
+        previous.controller.abort(); // stopped meanwhile: halt() aborted only the new controller
+        return;
+      }
       sub.controller = previous.controller;
-      if (sub.stopped) return;
       this.fail(sub, cause);
       return;
     }
     previous.controller.abort();
     previous.observer?.unsubscribe();
     if (previous.iterator) this.dispose(sub, previous.iterator);
+    sub.observer = null;
+    sub.iterator = null;
     if (sub.stopped) {
       release(source);
       return;

@@ -245,3 +245,50 @@ describe('extension frames and transformers', () => {
     expect(await client.next(forId(3))).toEqual({ id: 3, result: { type: 'data', data: { wrapped: 'hi' } } });
   });
 });
+
+describe('re-authorisation racing a stop', () => {
+  it('releases the old source when the client stops a subscription whose re-authorisation is then refused', async () => {
+    const { initTRPC, TRPCError } = await import('@trpc/server');
+    const t = initTRPC.context<{ session: TestSession | null }>().create();
+    let releaseGate!: () => void;
+    const gate = new Promise<void>((resolve) => (releaseGate = resolve));
+    const signals: AbortSignal[] = [];
+    const finished: number[] = [];
+    const router = t.router({
+      gated: t.procedure
+        .use(async ({ ctx, next }) => {
+          if (ctx.session?.user === 'bob') {
+            await gate; // the re-run under bob's session waits here, then is refused
+            throw new TRPCError({ code: 'FORBIDDEN' });
+          }
+          return next();
+        })
+        .subscription(async function* ({ signal }) {
+          const run = signals.push(signal!);
+          try {
+            await new Promise<void>((resolve) => signal!.addEventListener('abort', () => resolve(), { once: true }));
+            yield 'never';
+          } finally {
+            finished.push(run);
+          }
+        }),
+    });
+    const fixture = createAuthFixture();
+    await raw.start<typeof router, TestSession>({ router, authenticate: fixture.authenticate, createContext: ({ session }) => ({ session }) });
+    const client = await signIn('alice:admin');
+    client.send({ id: 1, method: 'subscription', params: { path: 'gated' } });
+    await client.next(forId(1));
+    client.send(authenticate(2, 'bob:member'));
+    await expect.poll(() => signals.length).toBe(1);
+    await sleep(20); // bob's re-run is parked at the gate
+    client.send({ id: 1, method: 'subscription.stop' });
+    expect(await client.next(forId(1))).toEqual({ id: 1, result: { type: 'stopped' } });
+    releaseGate();
+    await client.next(forId(2));
+    // The old source's signal is aborted and its generator finishes: nothing is left running.
+    await expect.poll(() => signals.map((signal) => signal.aborted)).toEqual([true]);
+    await expect.poll(() => finished).toEqual([1]);
+    await sleep(20);
+    expect(client.received.filter(forId(1))).toEqual([]); // no error after `stopped`
+  });
+});
