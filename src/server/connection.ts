@@ -77,16 +77,6 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     return this.phase !== Phase.Closed && this.socket.isOpen;
   }
 
-  /** The connection's phase, for tests and diagnostics. */
-  get currentPhase(): Phase {
-    return this.phase;
-  }
-
-  /** Whether the client negotiated our extensions (`lanyard=1`). */
-  get speaksLanyard(): boolean {
-    return this.request.speaksLanyard;
-  }
-
   /** Sends the hello (if negotiated), starts the auth deadline, and authenticates unless params must come first. */
   start(): void {
     if (this.request.speaksLanyard) {

@@ -78,8 +78,9 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
     private readonly host: AuthHost,
     private readonly authTimeoutMs: number,
   ) {
-    this.clock = new SessionClock(options.refreshAheadMs ?? authDefaults.refreshAheadMs, options.expiryGraceMs ?? authDefaults.expiryGraceMs, {
-      refreshDue: (expiresAt) => this.askForCredentials('expiring', expiresAt + (options.expiryGraceMs ?? authDefaults.expiryGraceMs) - Date.now()),
+    const expiryGraceMs = options.expiryGraceMs ?? authDefaults.expiryGraceMs;
+    this.clock = new SessionClock(options.refreshAheadMs ?? authDefaults.refreshAheadMs, expiryGraceMs, {
+      refreshDue: (expiresAt) => this.askForCredentials('expiring', expiresAt + expiryGraceMs - Date.now()),
       expired: () => host.stale(),
       graceOver: () => host.close(CloseCode.SessionExpired, 'session expired'),
     });
@@ -92,7 +93,7 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
 
   /** Whether the session has expired by now (calls must then wait for a refresh). */
   hasExpired(): boolean {
-    return this.clock.expiry !== null && Date.now() >= this.clock.expiry;
+    return this.clock.isExpired();
   }
 
   /** Connect-time: authenticate, create the context, announce the session. */

@@ -31,9 +31,9 @@ export class SessionClock {
     return this.expiresAt;
   }
 
-  /** Whether the session has expired by `nowMs`. */
-  isExpired(nowMs: number): boolean {
-    return this.expiresAt !== null && nowMs >= this.expiresAt;
+  /** Whether the session has expired by now. Reads the clock only for a session that expires (it runs per call). */
+  isExpired(): boolean {
+    return this.expiresAt !== null && Date.now() >= this.expiresAt;
   }
 
   /** Starts timing a session that was issued at `nowMs` and expires at `expiresAt` (null: never). */
