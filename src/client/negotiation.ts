@@ -17,7 +17,11 @@ export function withQueryFlags(url: string, hasConnectionParams: boolean): strin
 
 /** The params of a `lanyard.hello` message, or `null` when `message` is anything else. */
 export function readHello(message: unknown): ServerInfo | null {
-  return isHello(message) ? message.params : null;
+  if (!isHello(message)) return null;
+  const { version, maxPayloadBytes, maxBatchSize } = message.params;
+  // A batch limit the client could not honour (0, a fraction) is ignored, not trusted.
+  const usable = typeof maxBatchSize === 'number' && Number.isInteger(maxBatchSize) && maxBatchSize >= 1;
+  return usable ? { version, maxPayloadBytes, maxBatchSize } : { version, maxPayloadBytes };
 }
 
 function isHello(message: unknown): message is HelloNotification {

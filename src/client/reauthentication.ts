@@ -176,7 +176,7 @@ export class Reauthentication {
       const answer = await new Promise<ResponseMessage | null>((settle) => {
         const wireId = this.host.nextWireId();
         this.pending = { wireId, connection, settle };
-        connection.send(authenticateMessage(wireId, params));
+        connection.sendFrame(authenticateMessage(wireId, params));
       });
       if (answer === null) return null;
       if ('error' in answer) throw TRPCClientError.from(answer);

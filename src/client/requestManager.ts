@@ -76,7 +76,7 @@ export class RequestManager {
     this.queue.add(call);
   }
 
-  /** Sends `call` in a frame of its own on a ready socket. */
+  /** Sends `call` on a ready socket, with the others sent in this tick. */
   public sendNow(call: Call, connection: Connection): void {
     connection.send(this.route(call, connection, Role.Primary));
   }
@@ -98,7 +98,7 @@ export class RequestManager {
     }
     for (const call of this.queue) batch.push(this.route(call, connection, Role.Primary));
     this.queue.clear();
-    if (batch.length > 0) connection.send(batch.length === 1 ? batch[0] : batch);
+    if (batch.length > 0) connection.sendFrame(batch.length === 1 ? batch[0] : batch);
   }
 
   /**

@@ -102,6 +102,8 @@ export interface HelloNotification {
     readonly version: number;
     /** The largest frame the server accepts, in bytes. */
     readonly maxPayloadBytes: number;
+    /** The most messages one batch frame may carry; absent when the server sets no limit. */
+    readonly maxBatchSize?: number;
   };
 }
 

@@ -2,7 +2,7 @@ import type { AnyRouter, inferRouterContext } from '@trpc/server';
 import { TRPCError } from '@trpc/server';
 import { CloseCode } from '../protocol/closeCodes.js';
 import type { ClientCallMessage, HelloNotification } from '../protocol/messages.js';
-import { LANYARD_PROTOCOL_VERSION, PING, PONG } from '../protocol/messages.js';
+import { PING, PONG } from '../protocol/messages.js';
 import { checkClientCall, checkConnectionParams } from '../protocol/validate.js';
 import type { AuthHost, AuthRequest } from './auth/authenticator.js';
 import { Authenticator, closeCodeFor } from './auth/authenticator.js';
@@ -24,6 +24,8 @@ export interface ConnectionShared<TRouter extends AnyRouter, TReq, TRes, TSessio
   readonly authTimeoutMs: number;
   readonly maxPayloadBytes: number;
   readonly maxPayloadBytesBeforeAuth: number;
+  /** What `lanyard.hello` says: the same for every connection. */
+  readonly helloParams: HelloNotification['params'];
   readonly maxQueuedCallsBeforeReady: number;
   readonly maxSubscriptions: number;
   readonly maxConcurrentCalls: number;
@@ -83,7 +85,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
       const hello: HelloNotification = {
         id: null,
         method: 'lanyard.hello',
-        params: { version: LANYARD_PROTOCOL_VERSION, maxPayloadBytes: this.shared.maxPayloadBytes },
+        params: this.shared.helloParams,
       };
       this.send(this.frames.message(hello));
     }

@@ -1,6 +1,7 @@
 import type { AnyRouter } from '@trpc/server';
 import { CloseCode } from '../protocol/closeCodes.js';
 import type { ReconnectNotification } from '../protocol/messages.js';
+import { LANYARD_PROTOCOL_VERSION } from '../protocol/messages.js';
 import type { SessionBase } from './auth/types.js';
 import { authDefaults } from './auth/types.js';
 import type { ConnectionRequest, ConnectionShared } from './connection.js';
@@ -42,11 +43,18 @@ export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSessio
 ): CoreHandler<TRouter, TReq, TRes, TSession> {
   const connections = new Set<Connection<TRouter, TReq, TRes, TSession>>();
   const frames = new FrameBuilder(options.router, options.experimental_encoder);
+  const maxPayloadBytes = options.maxPayloadBytes ?? coreHandlerDefaults.maxPayloadBytes;
+  const { maxBatchSize } = options;
   const shared: ConnectionShared<TRouter, TReq, TRes, TSession> = {
     options,
     frames,
     authTimeoutMs: options.authTimeoutMs ?? coreHandlerDefaults.authTimeoutMs,
-    maxPayloadBytes: options.maxPayloadBytes ?? coreHandlerDefaults.maxPayloadBytes,
+    maxPayloadBytes,
+    helloParams: Object.freeze({
+      version: LANYARD_PROTOCOL_VERSION,
+      maxPayloadBytes,
+      ...(maxBatchSize === undefined ? {} : { maxBatchSize }),
+    }),
     // Without `authenticate` there is no "before auth": the one limit applies throughout.
     maxPayloadBytesBeforeAuth: options.authenticate
       ? (options.maxPayloadBytesBeforeAuth ?? authDefaults.maxPayloadBytesBeforeAuth)

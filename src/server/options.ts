@@ -62,7 +62,8 @@ export interface CoreHandlerOptions<TRouter extends AnyRouter, TReq, TRes, TSess
   onError?: (opts: ErrorInfo<TRouter, TReq>) => void;
   /**
    * The most calls one batch frame may carry; every call of a larger batch is answered with
-   * `BAD_REQUEST`. Stock tRPC's option of the same name.
+   * `BAD_REQUEST`. Stock tRPC's option of the same name. Announced in `lanyard.hello`, so a
+   * trpc-lanyard client splits its batches to fit.
    * @default unlimited
    */
   maxBatchSize?: number;

@@ -82,17 +82,52 @@ describe('framing', () => {
     ]);
   });
 
-  it('sends each request in its own frame, at once, when the socket is ready', async () => {
+  it('sends the requests of one tick in frames of 16: full frames at once, the rest before the tick ends', async () => {
     const server = await startServer();
     const { trpc, wsClient } = connect(server.url);
     await trpc.echo.query('warm-up');
-    expect(wsClient.connection?.state).toBe('open');
-    const pending = [trpc.echo.query('a'), trpc.echo.query('b'), trpc.echo.query('c')];
-    // Nothing was deferred to a timer: the frames are on their way before this tick ends.
-    await Promise.all(pending);
-    const frames = server.parsedFrames().slice(1);
-    expect(frames).toHaveLength(3);
-    for (const frame of frames) expect(Array.isArray(frame)).toBe(false);
+    const socket = wsClient.connection?.ws as WebSocket;
+    const written: string[] = [];
+    const send = socket.send.bind(socket);
+    socket.send = (data: string) => {
+      written.push(data);
+      send(data);
+    };
+    const inputs = Array.from({ length: 40 }, (_, i) => `q${i}`);
+    const pending = inputs.map((input) => trpc.echo.query(input));
+    expect(written).toHaveLength(2); // two full frames went out while the calls were made
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(written).toHaveLength(3); // the rest went out when the tick's I/O was done, not after a timer
+    expect(await Promise.all(pending)).toEqual(inputs);
+
+    const frames = server.parsedFrames().slice(1) as unknown[][];
+    expect(frames.map((frame) => frame.length)).toEqual([16, 16, 8]);
+    expect(frames.flat().map((m) => (m as { params: { input: unknown } }).params.input)).toEqual(inputs);
+  });
+
+  it('sends a lone request in a frame of its own, as a message rather than a batch', async () => {
+    const server = await startServer();
+    const { trpc } = connect(server.url);
+    await trpc.echo.query('warm-up');
+    expect(await trpc.echo.query('alone')).toBe('alone');
+    const frames = server.parsedFrames();
+    expect(frames).toHaveLength(2);
+    expect(frames.some((frame) => Array.isArray(frame))).toBe(false);
+  });
+
+  it('keeps the order of a tick: a subscription stopped as soon as it started is stopped on the server', async () => {
+    const server = await startServer();
+    const { trpc } = connect(server.url);
+    await trpc.echo.query('warm-up');
+    const subscription = trpc.feed.subscribe({}, { onData: () => undefined });
+    subscription.unsubscribe();
+    await waitFor(() => server.parsedFrames().flat().some((m) => (m as { method?: string }).method === 'subscription.stop'));
+    const methods = server
+      .parsedFrames()
+      .flat()
+      .map((m) => (m as { method: string }).method);
+    expect(methods).toEqual(['query', 'subscription', 'subscription.stop']);
+    expect(await trpc.echo.query('after')).toBe('after'); // and the socket is fine
   });
 
   it('numbers requests with a per-client counter and never reuses a wire id', async () => {
