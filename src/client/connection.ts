@@ -1,6 +1,7 @@
 import type { AuthenticatedResult, ConnectionParamsMessage } from '../protocol/index.js';
 import { PING, PONG } from '../protocol/index.js';
-import { frameBytesAtMost, payloadTooLarge } from './frameLimit.js';
+import type { FrameSink } from './frameLimit.js';
+import { payloadTooLarge, writeWithinLimits } from './frameLimit.js';
 import { KeepAlive } from './keepAlive.js';
 import { Outbox } from './outbox.js';
 import type { ServerInfo } from './negotiation.js';
@@ -125,43 +126,21 @@ export class Connection {
     }
   }
 
-  /** Writes one frame, split to the server's batch and frame limits. A socket gone meanwhile takes nothing: its calls fail with the close. */
+  /** Writes `payload`, split to the server's limits. A socket gone meanwhile takes nothing: its calls fail with the close. */
   private writeFrame(payload: unknown): void {
-    const socket = this.socket;
-    if (socket === null || this.currentState !== ConnectionState.Ready) return;
-    const maxBatch = this.serverInfo?.maxBatchSize;
-    if (maxBatch !== undefined && Array.isArray(payload) && payload.length > maxBatch) {
-      for (let first = 0; first < payload.length; first += maxBatch) {
-        const part = payload.slice(first, first + maxBatch);
-        this.writeFrame(part.length === 1 ? part[0] : part);
-      }
-      return;
-    }
-    const frame = this.options.encoder.encode(payload);
-    const limit = this.serverInfo?.maxPayloadBytes;
-    if (limit === undefined || frameBytesAtMost(frame, limit)) socket.send(frame);
-    else this.sendSplit(socket, Array.isArray(payload) ? payload : [payload], limit);
+    if (this.socket === null || this.currentState !== ConnectionState.Ready) return;
+    writeWithinLimits(payload, this.serverInfo, this.frameSink);
   }
 
-  /**
-   * Sends `messages`, which together exceed the server's `maxPayloadBytes` (known from
-   * `lanyard.hello`), as frames that fit, halving the batch until they do. A single message
-   * over the limit is not sent — the server would close the socket (4413) and every call on it
-   * would fail — but answered here with tRPC's `PAYLOAD_TOO_LARGE` error, as if the server had.
-   */
-  private sendSplit(socket: WebSocket, messages: readonly unknown[], limit: number): void {
-    if (messages.length > 1) {
-      const half = messages.length >> 1;
-      for (const part of [messages.slice(0, half), messages.slice(half)]) {
-        const frame = this.options.encoder.encode(part.length === 1 ? part[0] : part);
-        if (frameBytesAtMost(frame, limit)) socket.send(frame);
-        else this.sendSplit(socket, part, limit);
-      }
-      return;
-    }
-    const id = (messages[0] as { id?: unknown } | null)?.id;
-    if (typeof id === 'number' || typeof id === 'string') this.listener.onMessage(this, payloadTooLarge(id, limit));
-  }
+  /** Made once per connection: nothing is allocated per frame to write it. */
+  private readonly frameSink: FrameSink = {
+    encode: (payload) => this.options.encoder.encode(payload),
+    write: (frame) => this.socket?.send(frame),
+    refuse: (message, limitBytes) => {
+      const id = (message as { id?: unknown } | null)?.id;
+      if (typeof id === 'number' || typeof id === 'string') this.listener.onMessage(this, payloadTooLarge(id, limitBytes));
+    },
+  };
 
   /**
    * Sends `PING`; `onPong` runs when its `PONG` arrives. The server answers in order, so by
