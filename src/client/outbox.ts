@@ -18,10 +18,7 @@
 /** The most messages one coalesced frame carries. */
 export const MAX_MESSAGES_PER_FRAME = 16;
 
-type Schedule = (flush: () => void) => void;
-
-const scheduleAfterIo: Schedule | null =
-  typeof globalThis.setImmediate === 'function' ? (flush) => void globalThis.setImmediate(flush) : null;
+const canWaitForTickEnd = typeof globalThis.setImmediate === 'function';
 
 export class Outbox {
   private pending: unknown[] = [];
@@ -32,7 +29,7 @@ export class Outbox {
 
   /** Sends `message` with the others of this tick; the frame goes when full, or when the tick ends. */
   public add(message: unknown): void {
-    if (scheduleAfterIo === null) {
+    if (!canWaitForTickEnd) {
       this.write(message);
       return;
     }
@@ -44,7 +41,7 @@ export class Outbox {
     }
     if (!this.scheduled) {
       this.scheduled = true;
-      scheduleAfterIo(this.onTickEnd);
+      setImmediate(this.onTickEnd);
     }
   }
 
