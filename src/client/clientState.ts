@@ -2,7 +2,7 @@
  * `connectionState`: tRPC's own `{ type, state, error }` (unchanged, so stock consumers such as
  * `useSubscription` read it as before) plus the auth lifecycle (`auth`, `authError`).
  */
-import type { TRPCClientError } from '@trpc/client';
+import { TRPCClientError } from '@trpc/client';
 import type { AnyTRPCRouter } from '@trpc/server';
 import type { BehaviorSubject } from '@trpc/server/observable';
 import { behaviorSubject } from '@trpc/server/observable';
@@ -42,6 +42,11 @@ export type WsConnectionState = StockConnectionState & {
 export const IDLE: StockConnectionState = Object.freeze({ type: 'state', state: 'idle', error: null });
 export const PENDING: StockConnectionState = Object.freeze({ type: 'state', state: 'pending', error: null });
 export const CONNECTING: StockConnectionState = Object.freeze({ type: 'state', state: 'connecting', error: null });
+
+/** `connecting`, after a socket was lost with `error`. */
+export function connectingWith(error: Error): StockConnectionState {
+  return { type: 'state', state: 'connecting', error: TRPCClientError.from(error) };
+}
 
 /** One change of `auth`, with its reason. */
 export interface AuthTransition {

@@ -1,4 +1,7 @@
+import { TRPCClientError } from '@trpc/client';
 import { closeCodeName } from '../protocol/index.js';
+import type { Connection, ConnectionTransition } from './connection.js';
+import { TransitionReason } from './connectionState.js';
 
 /**
  * Why a request failed or a socket was given up: the socket closed (or never opened).
@@ -40,4 +43,16 @@ export function socketClosedError(code: number | undefined, cause?: unknown, why
 function closeReasonOf(cause: unknown): string | undefined {
   const reason = (cause as { reason?: unknown } | null | undefined)?.reason;
   return typeof reason === 'string' && reason !== '' ? reason : undefined;
+}
+
+/**
+ * Why calls on a closed socket fail: the close itself, or — when the server refused the
+ * connection with an `id: null` error before answering anything (e.g. `createContext` threw) —
+ * that error, with the close as its cause.
+ */
+export function closeErrorOf(connection: Connection, change: ConnectionTransition): Error {
+  const why = change.reason === TransitionReason.SocketClosed ? undefined : change.reason;
+  const closed = socketClosedError(change.closeCode, change.cause, why);
+  const { rejection } = connection;
+  return rejection === undefined ? closed : TRPCClientError.from(rejection as object, { cause: closed });
 }

@@ -1,5 +1,4 @@
-import type { Operation, OperationResultEnvelope } from '@trpc/client';
-import { TRPCClientError } from '@trpc/client';
+import type { Operation, OperationResultEnvelope, TRPCClientError } from '@trpc/client';
 import type { AnyTRPCRouter, TRPCCombinedDataTransformer } from '@trpc/server';
 import type { BehaviorSubject, Observable } from '@trpc/server/observable';
 import { observable } from '@trpc/server/observable';
@@ -8,18 +7,19 @@ import { AuthTransitionReason } from './authState.js';
 import type { ClientStats, SessionInfo } from './clientAuth.js';
 import { ClientAuth } from './clientAuth.js';
 import type { StockConnectionState, WsConnectionState } from './clientState.js';
-import { ClientState, CONNECTING, IDLE, PENDING } from './clientState.js';
+import { ClientState, CONNECTING, connectingWith, IDLE, PENDING } from './clientState.js';
 import { decideAfterClose, wasAccepted } from './closePolicy.js';
 import type { ConnectionListener, ConnectionTransition, WsConnectionInfo } from './connection.js';
 import type { ServerInfo } from './negotiation.js';
 import { Connection, ConnectionState, TransitionReason } from './connection.js';
-import { socketClosedError, TRPCWebSocketClosedError } from './errors.js';
+import { closeErrorOf, TRPCWebSocketClosedError } from './errors.js';
 import type { ResolvedOptions, WebSocketClientOptions } from './options.js';
 import { resolveOptions } from './options.js';
 import type { Call, ResponseMessage } from './call.js';
 import { createCallSink } from './callSink.js';
 import { IdleTimer } from './idleTimer.js';
 import { RequestManager } from './requestManager.js';
+import { SocketSlots } from './socketSlots.js';
 import { callSafely } from './userCallback.js';
 
 type ClientError = TRPCClientError<AnyTRPCRouter>;
@@ -52,12 +52,7 @@ export class WsClient {
   private readonly state: ClientState;
   private readonly requests: RequestManager;
   private readonly auth: ClientAuth;
-  /** The socket new calls go to (once it is ready). */
-  private active: Connection | null = null;
-  /** Opening to replace `active`, which serves every call until this one is ready. */
-  private replacement: Connection | null = null;
-  /** Replaced sockets, finishing what they carry; each closes once drained. */
-  private readonly retiring = new Set<Connection>();
+  private readonly sockets = new SocketSlots();
   /** Whether the client wants a socket: false after `close()`, a lazy close or a `'stop'` close. */
   private wanted: boolean;
   private attemptIndex = 0;
@@ -78,7 +73,7 @@ export class WsClient {
     this.options = resolveOptions(opts);
     this.requests = new RequestManager({
       onRouteRemoved: (connection) => {
-        if (this.retiring.size !== 0 && this.retiring.has(connection)) this.closeIfDrained(connection);
+        if (this.sockets.retiring.size !== 0 && this.sockets.retiring.has(connection)) this.closeIfDrained(connection);
       },
       onIdle: () => this.armLazyClose(),
     });
@@ -91,7 +86,7 @@ export class WsClient {
     this.state = new ClientState(lazy ? IDLE : CONNECTING);
     this.connectionState = this.state.subject;
     this.auth = new ClientAuth(this.options.connectionParams, this.state, {
-      active: () => this.active,
+      active: () => this.sockets.active,
       wantSocket: () => this.wantSocket(),
       replaceActive: () => this.replaceActive(),
       nextWireId: () => this.requests.nextWireId(),
@@ -143,13 +138,12 @@ export class WsClient {
 
   /** The socket in use: `null` when there is none. Same shape as tRPC's own client. */
   public get connection(): WsConnectionInfo | null {
-    const connection = this.active?.ws ? this.active : (this.replacement ?? this.active);
-    return connection?.describe() ?? null;
+    return this.sockets.shown?.describe() ?? null;
   }
 
   /** What the server said in `lanyard.hello`, or `null` (a stock tRPC server never says it). */
   public get serverInfo(): ServerInfo | null {
-    return this.active?.serverInfo ?? null;
+    return this.sockets.active?.serverInfo ?? null;
   }
 
   /**
@@ -184,7 +178,7 @@ export class WsClient {
   }
 
   private submit(call: Call): void {
-    const active = this.active;
+    const { active } = this.sockets;
     if (active !== null && active.isReady) {
       this.requests.sendNow(call, active);
       return;
@@ -199,8 +193,8 @@ export class WsClient {
       this.wanted = true;
       this.attemptIndex = 0;
     }
-    if (this.active !== null || this.replacement !== null || this.retryTimer !== undefined) return;
-    this.setState(CONNECTING);
+    if (this.sockets.occupied || this.retryTimer !== undefined) return;
+    this.state.setStock(CONNECTING);
     this.dial();
   }
 
@@ -208,10 +202,10 @@ export class WsClient {
   private readonly dial = (): void => {
     this.retryTimer = undefined;
     if (!this.wanted) return;
-    if (this.active !== null && !this.active.isReady) return; // it is already on its way
+    const { active } = this.sockets;
+    if (active !== null && !active.isReady) return; // it is already on its way
     const connection = new Connection(this.options, this.listener, this.auth.credentialsForSocket);
-    if (this.active === null) this.active = connection;
-    else this.replacement = connection;
+    this.sockets.place(connection);
     connection.open();
   };
 
@@ -233,38 +227,31 @@ export class WsClient {
   }
 
   private onReady(connection: Connection): void {
-    if (connection === this.replacement) {
-      // Make-before-break: the new socket takes over; the old one finishes what it carries.
-      this.replacement = null;
-      if (this.active !== null) this.retiring.add(this.active);
-      this.active = connection;
-    } else if (connection !== this.active) {
+    // Make-before-break: a replacement takes over; the old socket finishes what it carries.
+    if (!this.sockets.promote(connection)) {
       connection.close(); // opened for a client that no longer wants it
       return;
     }
     this.auth.onSocketReady();
-    this.setState(PENDING);
+    this.state.setStock(PENDING);
     this.requests.flushTo(connection);
     // Their answers will say whether the server speaks our extensions; with nothing to answer, ask.
     if (!this.requests.hasRoutesOn(connection)) connection.probe();
-    for (const old of this.retiring) this.closeIfDrained(old);
+    for (const old of this.sockets.retiring) this.closeIfDrained(old);
     if (this.requests.size === 0) this.armLazyClose();
   }
 
   private onClosed(connection: Connection, change: ConnectionTransition): void {
-    const wasActive = connection === this.active;
-    const wasReplacement = connection === this.replacement;
-    if (wasActive) this.active = null;
-    if (wasReplacement) this.replacement = null;
-    this.retiring.delete(connection);
+    const { wasActive, wasReplacement } = this.sockets.release(connection);
     if (connection.ws !== null && this.options.onClose) callSafely(this.options.onClose, { code: change.closeCode });
 
     const decision = decideAfterClose(change.closeCode);
-    const error = this.closeError(connection, change);
+    const error = closeErrorOf(connection, change);
     this.auth.onSocketClosed(connection, decision, wasActive || wasReplacement);
     this.requests.connectionLost(connection, error);
     if (!this.wanted) return;
-    if (this.active?.isReady && this.requests.hasQueued()) this.requests.flushTo(this.active);
+    const { active } = this.sockets;
+    if (active?.isReady && this.requests.hasQueued()) this.requests.flushTo(active);
     if (!wasActive && !wasReplacement) return;
 
     if (decision === 'stop') {
@@ -272,20 +259,20 @@ export class WsClient {
       return;
     }
     if (wasAccepted(connection, decision, Date.now())) this.attemptIndex = 0;
-    if (wasActive && this.replacement !== null) {
-      this.setState(this.connectingWith(error)); // the replacement, still opening, takes over
+    if (wasActive && this.sockets.replacement !== null) {
+      this.state.setStock(connectingWith(error)); // the replacement, still opening, takes over
       return;
     }
-    if (wasReplacement && this.active !== null) {
+    if (wasReplacement && this.sockets.active !== null) {
       this.scheduleDial(); // the active socket keeps serving; try to replace it again later
       return;
     }
     if (this.options.lazy.enabled && !this.requests.hasSubscriptions() && !this.requests.hasQueued() && !this.auth.reauthenticating) {
       this.wanted = false; // lazy: the next request opens a socket
-      this.setState(IDLE);
+      this.state.setStock(IDLE);
       return;
     }
-    this.setState(this.connectingWith(error));
+    this.state.setStock(connectingWith(error));
     this.scheduleDial();
   }
 
@@ -309,13 +296,14 @@ export class WsClient {
 
   /** The server asked for a reconnect: open the new socket before letting go of this one. */
   private onReconnectRequested(connection: Connection): void {
-    if (connection === this.active) this.replaceActive();
+    if (connection === this.sockets.active) this.replaceActive();
   }
 
   /** Opens a replacement for the ready socket in use (make-before-break), unless one is on its way. */
   private replaceActive(): void {
-    if (this.active === null || !this.active.isReady) return;
-    if (this.replacement !== null || this.retryTimer !== undefined) return;
+    const { active, replacement } = this.sockets;
+    if (active === null || !active.isReady) return;
+    if (replacement !== null || this.retryTimer !== undefined) return;
     this.dial();
   }
 
@@ -323,22 +311,7 @@ export class WsClient {
   private stop(error: Error): void {
     this.auth.fail(error);
     this.requests.failAll(error);
-    this.stopWanting(this.connectingWith(error));
-  }
-
-  private closeError(connection: Connection, change: ConnectionTransition): Error {
-    const why = change.reason === TransitionReason.SocketClosed ? undefined : change.reason;
-    const closed = socketClosedError(change.closeCode, change.cause, why);
-    const { rejection } = connection;
-    return rejection === undefined ? closed : TRPCClientError.from(rejection as object, { cause: closed });
-  }
-
-  private connectingWith(error: Error): StockConnectionState {
-    return { type: 'state', state: 'connecting', error: TRPCClientError.from(error) };
-  }
-
-  private setState(next: StockConnectionState): void {
-    this.state.setStock(next);
+    this.stopWanting(connectingWith(error));
   }
 
   private closeIfDrained(connection: Connection): void {
@@ -349,12 +322,8 @@ export class WsClient {
   private stopWanting(state: StockConnectionState): void {
     this.wanted = false;
     this.clearTimers();
-    const sockets = [this.active, this.replacement, ...this.retiring];
-    this.active = null;
-    this.replacement = null;
-    this.retiring.clear();
-    for (const connection of sockets) connection?.close();
-    this.setState(state);
+    for (const connection of this.sockets.clear()) connection.close();
+    this.state.setStock(state);
   }
 
   private clearTimers(): void {
