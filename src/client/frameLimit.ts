@@ -52,7 +52,7 @@ function unwrapSingle(messages: readonly unknown[]): unknown {
  * Whether an encoded frame is at most `limit` bytes. For text, UTF-8 is at most three bytes
  * per UTF-16 unit, so short frames are settled without counting.
  */
-export function frameBytesAtMost(frame: string | ArrayBufferLike | ArrayBufferView, limit: number): boolean {
+function frameBytesAtMost(frame: string | ArrayBufferLike | ArrayBufferView, limit: number): boolean {
   if (typeof frame !== 'string') return frame.byteLength <= limit;
   if (frame.length * 3 <= limit) return true;
   let bytes = 0;
