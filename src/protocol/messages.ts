@@ -118,6 +118,13 @@ export interface AuthenticateMessage {
   readonly params: {
     /** The same shape as the `connectionParams` frame's `data`. */
     readonly connectionParams: Record<string, string> | null;
+    /**
+     * The `seq` of the newest {@link RefreshRequest} the client had received when it began
+     * fetching these credentials; absent when it had received none. A `requested` refresh is
+     * satisfied only by credentials whose `answers` is at least its `seq`, so credentials
+     * fetched before the server asked never count as the answer.
+     */
+    readonly answers?: number;
   };
 }
 
@@ -144,8 +151,25 @@ export interface RefreshRequest {
     readonly expiresAt: number | null;
     /** Milliseconds the client has to answer before the server closes the socket. */
     readonly deadlineMs: number;
+    /** Increases with every refresh request on this connection; echoed as `answers` (see {@link AuthenticateMessage}). */
+    readonly seq: number;
   };
 }
+
+/**
+ * Why the server refused a `lanyard.authenticate` while keeping the connection open: sent as
+ * `error.data.lanyardReason` of the answer (added after the router's `errorFormatter`, so it is
+ * always there). Clients read it to decide what to fetch next.
+ */
+export const AuthRefusalReason = {
+  /** The credentials do not move `expiresAt` later than the current session's: fetch fresh ones (not a cached token). */
+  NotFresher: 'not-fresher',
+  /** Too many in-band authentications on this connection; wait before the next one (more close the socket with 4429). */
+  RateLimited: 'rate-limited',
+} as const;
+
+/** One of the strings in {@link AuthRefusalReason}. */
+export type AuthRefusalReason = (typeof AuthRefusalReason)[keyof typeof AuthRefusalReason];
 
 /**
  * Server → client, extension: the connection is authenticated; sent once after connect-time

@@ -49,7 +49,12 @@ export function checkClientCall(raw: unknown): CheckedCall {
     if (!isRecord(params)) return fail('`params` must be an object');
     const checked = checkParamsData(params['connectionParams'], 'params.connectionParams');
     if (typeof checked === 'string') return fail(checked);
-    return { ok: true, message: { id, method, params: { connectionParams: checked } } };
+    const answers = params['answers'];
+    if (answers === undefined) return { ok: true, message: { id, method, params: { connectionParams: checked } } };
+    if (typeof answers !== 'number' || !Number.isSafeInteger(answers) || answers < 0) {
+      return fail('`params.answers` must be a non-negative integer or absent');
+    }
+    return { ok: true, message: { id, method, params: { connectionParams: checked, answers } } };
   }
   if (method !== 'query' && method !== 'mutation' && method !== 'subscription') {
     return fail('`method` must be "query", "mutation", "subscription" or "subscription.stop"');

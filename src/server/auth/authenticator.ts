@@ -71,6 +71,8 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
   private chain: Promise<void> = Promise.resolve();
   private revalidating = false;
   private readonly aborter = new AbortController();
+  /** The `seq` of the last `lanyard.refresh` sent on this connection. */
+  private refreshSeq = 0;
 
   constructor(
     private readonly options: CoreHandlerOptions<TRouter, TReq, TRes, TSession>,
@@ -251,7 +253,7 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
     const refresh: RefreshRequest = {
       id: null,
       method: 'lanyard.refresh',
-      params: { reason, expiresAt: this.clock.expiry, deadlineMs: Math.max(0, Math.round(deadlineMs)) },
+      params: { reason, expiresAt: this.clock.expiry, deadlineMs: Math.max(0, Math.round(deadlineMs)), seq: ++this.refreshSeq },
     };
     this.host.send(this.host.frames.message(refresh));
   }
