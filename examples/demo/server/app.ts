@@ -29,7 +29,13 @@ export interface DemoServer {
 /** The WebSocket path; everything else is the web app or `/api/*`. */
 export const WS_PATH = '/trpc';
 
-/** Connect time and every in-band refresh: a valid, unexpired token of a user who is not revoked. */
+/**
+ * Connect time and every in-band refresh: a valid, unexpired token of a user who is not
+ * revoked. The token says who the user is; the user store says what they may do: the role is
+ * read from the store on every call, never from the token's `role` claim. A client answering
+ * `requestReauthentication` with a token it fetched before the role changed (a hostile one can)
+ * therefore still gets the new role, and so does a socket opened with such a token.
+ */
 function authenticator(tokens: TokenIssuer, users: UserStore) {
   return async ({ connectionParams }: AuthenticateOptions<DemoSession, IncomingMessage>): Promise<DemoSession> => {
     const token = connectionParams?.['token'];
@@ -37,9 +43,11 @@ function authenticator(tokens: TokenIssuer, users: UserStore) {
     const claims = await tokens.verify(token).catch(() => {
       throw new TRPCError({ code: 'UNAUTHORIZED', message: 'invalid or expired token' });
     });
-    if (users.get(claims.userId)?.revoked !== false) throw new TRPCError({ code: 'FORBIDDEN', message: 'unknown or revoked user' });
-    // The role comes from the token: a role change reaches the socket with the next token.
-    return { userId: claims.userId, name: claims.name, role: claims.role, expiresAt: claims.expiresAt };
+    const user = users.get(claims.userId);
+    if (user === undefined || user.revoked) throw new TRPCError({ code: 'FORBIDDEN', message: 'unknown or revoked user' });
+    // The store's current role, whatever the token claims: a role change reaches the socket with
+    // the next authentication, and an old token cannot bring the old role back.
+    return { userId: user.id, name: user.name, role: user.role, expiresAt: claims.expiresAt };
   };
 }
 
