@@ -45,7 +45,7 @@ describe.skipIf(chromiumPath === null && !inCI)('the demo app in headless Chromi
     if (chromiumPath === null) throw new Error('CI=true but Chromium is missing: .ci/run installs Debian\'s chromium package');
     webDir = await mkdtemp(join(tmpdir(), 'lanyard-demo-web-'));
     await buildWeb(webDir);
-    server = await startDemoServer({ port: 0, tokenTtlSeconds: 5, refreshAheadMs: 2_000, expiryGraceMs: 2_000, botIntervalMs: 500, staticDir: webDir });
+    server = await startDemoServer({ port: 0, host: '127.0.0.1', tokenTtlSeconds: 5, refreshAheadMs: 2_000, expiryGraceMs: 2_000, botIntervalMs: 500, staticDir: webDir });
     const browser = await launchChromium(chromiumPath);
     closeBrowser = browser.close;
     page = await browser.context.newPage();

@@ -61,7 +61,7 @@ describe('the demo server', () => {
 
   beforeAll(async () => {
     staticDir = await mkdtemp(join(tmpdir(), 'lanyard-demo-static-'));
-    server = await startDemoServer({ port: 0, tokenTtlSeconds: 60, refreshAheadMs: 5_000, expiryGraceMs: 2_000, botIntervalMs: 0, staticDir });
+    server = await startDemoServer({ port: 0, host: '127.0.0.1', tokenTtlSeconds: 60, refreshAheadMs: 5_000, expiryGraceMs: 2_000, botIntervalMs: 0, staticDir });
   });
 
   afterEach(async () => {

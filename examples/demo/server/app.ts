@@ -9,6 +9,7 @@ import { WebSocketServer } from 'ws';
 import { handleApi } from './api.js';
 import type { DemoOptions } from './config.js';
 import { Feed } from './feed.js';
+import { pageOrigins, pageUrl } from './listen.js';
 import type { DemoRouter, DemoSession } from './router.js';
 import { createDemoRouter } from './router.js';
 import { serveStatic } from './static.js';
@@ -21,6 +22,8 @@ export interface DemoServer {
   /** The page's address, e.g. `http://localhost:3000`. */
   readonly url: string;
   readonly port: number;
+  /** The interface it listens on, e.g. `127.0.0.1`. */
+  readonly host: string;
   /** WebSocket connections open right now. */
   openSockets(): number;
   close(): Promise<void>;
@@ -83,10 +86,10 @@ export async function startDemoServer(options: DemoOptions): Promise<DemoServer>
   const http = createServer((req, res) => void handle(req, res));
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
-    http.listen(options.port, () => resolve());
+    http.listen(options.port, options.host, () => resolve());
   });
   const port = (http.address() as AddressInfo).port;
-  origins = [`http://localhost:${port}`, `http://127.0.0.1:${port}`, `http://[::1]:${port}`];
+  origins = pageOrigins(options.host, port);
 
   const wss = new WebSocketServer({ server: http, path: WS_PATH });
   // The procedures reach the handler's controls only when called, after it was created.
@@ -107,8 +110,9 @@ export async function startDemoServer(options: DemoOptions): Promise<DemoServer>
   const stopBot = startBot(feed, options.botIntervalMs, () => wss.clients.size);
 
   return {
-    url: `http://localhost:${port}`,
+    url: pageUrl(options.host, port),
     port,
+    host: options.host,
     openSockets: () => wss.clients.size,
     async close() {
       stopBot();
