@@ -87,6 +87,30 @@ describe('the demo server', () => {
     expect((privateRoom.error as TRPCClientError<DemoRouter>).data?.code).toBe('FORBIDDEN');
   });
 
+  it('refuses the token of a user it does not know (it restarted) with 4401, so the client fetches a new one, not with 4403', async () => {
+    const secret = new TextEncoder().encode('a key both servers share');
+    const options = { port: 0, host: '127.0.0.1', tokenTtlSeconds: 60, refreshAheadMs: 5_000, expiryGraceMs: 2_000, botIntervalMs: 0, staticDir, secret };
+    const before = await startDemoServer(options);
+    const { token } = await signIn(before.url, 'Ada');
+    await before.close();
+    const after = await startDemoServer(options); // the same key: the token verifies; the user is gone
+    try {
+      const closeCodes: Array<number | undefined> = [];
+      const wsClient = createWSClient({
+        url: after.url.replace('http', 'ws') + WS_PATH,
+        WebSocket: NodeWebSocket,
+        connectionParams: () => ({ token }),
+        onClose: (cause) => closeCodes.push(cause?.code),
+      });
+      clients.push(wsClient);
+      await expect.poll(() => closeCodes[0], poll).toBeDefined();
+      expect(closeCodes[0]).toBe(4401);
+    } finally {
+      await Promise.all(clients.splice(0).map((client) => client.close()));
+      await after.close();
+    }
+  });
+
   it('ends the private room when a demoted client answers the re-authentication with an admin token fetched before', async () => {
     const { token: first, cookie } = await signIn(server.url, 'Mallory');
     await nextSecond();

@@ -47,7 +47,10 @@ function authenticator(tokens: TokenIssuer, users: UserStore) {
       throw new TRPCError({ code: 'UNAUTHORIZED', message: 'invalid or expired token' });
     });
     const user = users.get(claims.userId);
-    if (user === undefined || user.revoked) throw new TRPCError({ code: 'FORBIDDEN', message: 'unknown or revoked user' });
+    // A user this server does not know (it restarted and forgot everyone): the credentials are
+    // stale, not forbidden — the client fetches new ones, and the token endpoint then says 401.
+    if (user === undefined) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'unknown user' });
+    if (user.revoked) throw new TRPCError({ code: 'FORBIDDEN', message: 'revoked user' });
     // The store's current role, whatever the token claims: a role change reaches the socket with
     // the next authentication, and an old token cannot bring the old role back.
     return { userId: user.id, name: user.name, role: user.role, expiresAt: claims.expiresAt };
