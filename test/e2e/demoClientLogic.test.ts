@@ -32,9 +32,10 @@ describe('connectionLabel', () => {
     expect(connectionLabel(state({ state: 'connecting', auth: 'none', error: closedBy(4410, 'gone') }), 1)).toBe('stopped');
   });
 
-  it('says signed out once the token endpoint refused, whatever the socket does', () => {
+  it('says signed out once the token endpoint refused, unless a stop says more', () => {
     expect(connectionLabel(state({ state: 'connecting', auth: 'none', error: closedBy(4401) }), 2, true)).toBe('signed out');
     expect(connectionLabel(state({ state: 'idle', auth: 'none' }), 2, true)).toBe('signed out');
+    expect(connectionLabel(state({ state: 'connecting', auth: 'none', error: closedBy(4410, 'gone') }), 2, true)).toBe('stopped');
   });
 });
 

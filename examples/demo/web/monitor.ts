@@ -127,5 +127,5 @@ export class ConnectionMonitor {
 }
 
 function view(snapshot: MonitorSnapshot) {
-  return { ...snapshot, endMessage: snapshot.signedOut ?? snapshot.stop?.message ?? null };
+  return { ...snapshot, endMessage: snapshot.stop?.message ?? snapshot.signedOut ?? null };
 }

@@ -36,8 +36,9 @@ export function stopOf(state: WsConnectionState): StopInfo | null {
  * and whether the token endpoint said the user is signed out (then the page closed the client).
  */
 export function connectionLabel(state: WsConnectionState, socketsOpened: number, signedOut = false): ConnectionLabel {
-  if (signedOut) return 'signed out';
+  // A stop carries the server's close code and reason (e.g. a revocation's): it says more.
   if (stopOf(state) !== null) return 'stopped';
+  if (signedOut) return 'signed out';
   if (state.auth === 'refreshing') return 'refreshing';
   if (state.auth === 'authenticating') return 'authenticating';
   switch (state.state) {

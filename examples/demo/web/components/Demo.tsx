@@ -44,10 +44,10 @@ export function Demo({ session, onLeave }: { session: ClientSession; onLeave: (s
           {!ended && me.data && <Actions role={me.data.role} />}
         </aside>
         <section className="rooms">
-          {snapshot.signedOut !== null ? (
-            <SignedOut message={snapshot.signedOut} onSignInAgain={signInAgain} />
-          ) : snapshot.stop ? (
+          {snapshot.stop ? (
             <Stopped stop={snapshot.stop} onSignInAgain={signInAgain} />
+          ) : snapshot.signedOut !== null ? (
+            <SignedOut message={snapshot.signedOut} onSignInAgain={signInAgain} />
           ) : (
             <>
               <Room room="public" role={me.data?.role} />
