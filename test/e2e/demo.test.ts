@@ -1,7 +1,8 @@
 /**
  * `npm start`'s demo app, driven in headless Chromium (Debian's package, through playwright-core):
- * sign in, post, watch tokens rotate in band on one socket, drop the connection, change role,
- * be revoked. Tokens live 5 s here (20 s in the demo) so two refreshes take seconds.
+ * sign in, post, watch tokens rotate in band on one socket, drop the connection, change role
+ * and back, fit a phone's screen, be revoked, and be signed out by a server restart. Tokens
+ * live 5 s here (20 s in the demo) so two refreshes take seconds.
  */
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,10 +33,16 @@ if (chromiumPath === null && !inCI) {
 
 const ARTIFACTS = join(process.cwd(), 'artifacts');
 const poll = { timeout: 15_000, interval: 100 };
+/** A phone's width, in CSS pixels. */
+const PHONE_PX = 390;
 
 describe.skipIf(chromiumPath === null && !inCI)('the demo app in headless Chromium', () => {
   let server: DemoServer;
   let webDir: string;
+  // A fixed key, so that after the restart the old access token still verifies and only the
+  // user store (forgotten by the restart) says no.
+  const startServer = (port: number) =>
+    startDemoServer({ port, host: '127.0.0.1', tokenTtlSeconds: 5, refreshAheadMs: 2_000, expiryGraceMs: 2_000, botIntervalMs: 500, staticDir: webDir, secret: new TextEncoder().encode('the e2e test key') });
   let closeBrowser: (() => Promise<void>) | undefined;
   let page: Page;
   let demo: DemoPage;
@@ -45,7 +52,7 @@ describe.skipIf(chromiumPath === null && !inCI)('the demo app in headless Chromi
     if (chromiumPath === null) throw new Error('CI=true but Chromium is missing: .ci/run installs Debian\'s chromium package');
     webDir = await mkdtemp(join(tmpdir(), 'lanyard-demo-web-'));
     await buildWeb(webDir);
-    server = await startDemoServer({ port: 0, tokenTtlSeconds: 5, refreshAheadMs: 2_000, expiryGraceMs: 2_000, botIntervalMs: 500, staticDir: webDir });
+    server = await startServer(0);
     const browser = await launchChromium(chromiumPath);
     closeBrowser = browser.close;
     page = await browser.context.newPage();
@@ -82,7 +89,8 @@ describe.skipIf(chromiumPath === null && !inCI)('the demo app in headless Chromi
     expect(await demo.text('status-expires')).toMatch(/^\d+\.\d s$/);
     const log = await demo.text('lifecycle-log');
     expect(log).toContain('→ refreshing');
-    expect(log).toContain('token refreshed in band');
+    expect(log).toContain('routine token rotation in band');
+    expect(log).not.toContain('re-authorised');
   }, 30_000);
 
   it('after a dropped connection reconnects once, and both rooms resume with no message missed or repeated', async () => {
@@ -112,6 +120,7 @@ describe.skipIf(chromiumPath === null && !inCI)('the demo app in headless Chromi
     await expect.poll(() => demo.text('me-role'), poll).toBe('member');
     expect(await demo.number('stat-refreshes')).toBeGreaterThan(refreshes); // the new role came in band
     expect(await demo.number('stat-sockets')).toBe(2);
+    await expect.poll(() => demo.text('lifecycle-log'), poll).toMatch(/role re-authorised in band \(#\d+\): admin → member/);
 
     await demo.post('public', 'still here as a member');
     await expect.poll(() => demo.messages('public'), poll).toContain('still here as a member');
@@ -123,11 +132,33 @@ describe.skipIf(chromiumPath === null && !inCI)('the demo app in headless Chromi
     if (process.env['UPDATE_DEMO_SCREENSHOT'] === '1') await copyFile(join(ARTIFACTS, 'demo.png'), join(process.cwd(), 'docs', 'demo.png'));
   }, 30_000);
 
-  it('after revocation shows close code 4410 with its reason, and stops retrying', async () => {
+  it('after switching back to admin the private room rejoins by itself, with no stale error', async () => {
+    const privateIds = await demo.messageIds('private');
+    await demo.click('btn-role'); // "Change role to admin"
+    await expect.poll(() => demo.text('me-role'), poll).toBe('admin');
+    await expect.poll(() => demo.count('error-private'), poll).toBe(0);
+    await expect.poll(() => demo.text('sub-private'), poll).toBe('pending');
+    // The bot posts to the private room every second here: new messages arrive again.
+    const newest = Math.max(0, ...privateIds);
+    await expect.poll(async () => Math.max(0, ...(await demo.messageIds('private'))), poll).toBeGreaterThan(newest);
+    expect(await demo.text('room-private')).not.toContain('your role is now member');
+    expect(await demo.text('lifecycle-log')).toMatch(/role re-authorised in band \(#\d+\): member → admin/);
+    expect(await demo.number('stat-sockets')).toBe(2);
+  }, 30_000);
+
+  it(`fits a ${PHONE_PX} px wide phone screen without scrolling sideways`, async () => {
+    await mkdir(ARTIFACTS, { recursive: true });
+    expect(await demo.widthAt(PHONE_PX, join(ARTIFACTS, 'demo-phone.png'))).toBeLessThanOrEqual(PHONE_PX);
+    expect(await demo.text('status-label')).toBe('open');
+  }, 30_000);
+
+  it('after revocation shows close code 4410 with its reason, says signed out, and stops retrying', async () => {
     await demo.click('btn-revoke');
     await expect.poll(() => demo.text('stopped-code'), poll).toBe('4410');
     expect(await demo.text('stopped-reason')).toBe(REVOKE_REASON);
     expect(await demo.text('status-label')).toBe('stopped');
+    expect(await demo.text('me')).toContain('signed out');
+    expect(await demo.text('me')).not.toContain('signed in as');
 
     await new Promise((resolve) => setTimeout(resolve, 2_000)); // longer than any reconnect delay here
     expect(await demo.text('status-label')).toBe('stopped');
@@ -136,4 +167,41 @@ describe.skipIf(chromiumPath === null && !inCI)('the demo app in headless Chromi
     await page.screenshot({ path: join(ARTIFACTS, 'demo-revoked.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
   }, 30_000);
+
+  it(`fits the sign-in page on a ${PHONE_PX} px wide phone screen`, async () => {
+    await demo.click('btn-sign-in-again');
+    await page.getByTestId('signin-name').waitFor();
+    expect(await demo.widthAt(PHONE_PX, join(ARTIFACTS, 'demo-sign-in-phone.png'))).toBeLessThanOrEqual(PHONE_PX);
+  }, 30_000);
+
+  it('after a server restart says signed out, sign in again, and stops reconnecting', async () => {
+    await demo.signIn('Grace');
+    await expect.poll(() => demo.text('status-label'), poll).toBe('open');
+    await expect.poll(() => demo.text('me-name'), poll).toBe('Grace');
+
+    // The restart forgets every user and refresh token: the cookie no longer yields tokens.
+    const { port } = server;
+    await server.close();
+    server = await startServer(port);
+    const restart = { timeout: 30_000, interval: 100 }; // the client's backoff decides when it comes back
+    await expect.poll(() => demo.count('signed-out'), restart).toBe(1);
+    expect(await demo.text('signed-out-reason')).toContain('not signed in');
+    expect(await demo.text('status-label')).toBe('signed out');
+    expect(await demo.text('me')).toContain('signed out');
+    expect(await demo.text('lifecycle-log')).toContain('signed out:');
+
+    const sockets = await demo.number('stat-sockets');
+    await new Promise((resolve) => setTimeout(resolve, 3_000)); // longer than the next reconnect delay would be
+    expect(await demo.number('stat-sockets')).toBe(sockets);
+    expect(await demo.text('status-label')).toBe('signed out');
+    expect(server.openSockets()).toBe(0);
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-signed-out.png'), fullPage: true });
+
+    // Signing in again works against the restarted server.
+    await demo.click('btn-sign-in-again');
+    await demo.signIn('Grace');
+    await expect.poll(() => demo.text('status-label'), poll).toBe('open');
+    await expect.poll(() => demo.text('me-name'), poll).toBe('Grace');
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
 });

@@ -1,4 +1,4 @@
-/** The demo's pure client logic: the status label, the stop reason, and the feed's gap counting. */
+/** The demo's pure client logic: the status label, the stop reason, the lifecycle log, and the feed's gap counting. */
 import { TRPCClientError } from '@trpc/client';
 import type { AnyTRPCRouter } from '@trpc/server';
 import type { WsConnectionState } from 'trpc-lanyard/client';
@@ -6,6 +6,8 @@ import { TRPCWebSocketClosedError } from 'trpc-lanyard/client';
 import { describe, expect, it } from 'vitest';
 import type { FeedMessage } from '../../examples/demo/server/feed.js';
 import { emptyFeed, receive } from '../../examples/demo/web/feedState.js';
+import type { LifecycleView } from '../../examples/demo/web/lifecycle.js';
+import { lifecycleEvents } from '../../examples/demo/web/lifecycle.js';
 import { connectionLabel, stopOf } from '../../examples/demo/web/status.js';
 
 function closedBy(code: number, reason?: string): TRPCClientError<AnyTRPCRouter> {
@@ -28,6 +30,31 @@ describe('connectionLabel', () => {
 
   it('says stopped after a close the client does not retry', () => {
     expect(connectionLabel(state({ state: 'connecting', auth: 'none', error: closedBy(4410, 'gone') }), 1)).toBe('stopped');
+  });
+
+  it('says signed out once the token endpoint refused, unless a stop says more', () => {
+    expect(connectionLabel(state({ state: 'connecting', auth: 'none', error: closedBy(4401) }), 2, true)).toBe('signed out');
+    expect(connectionLabel(state({ state: 'idle', auth: 'none' }), 2, true)).toBe('signed out');
+    expect(connectionLabel(state({ state: 'connecting', auth: 'none', error: closedBy(4410, 'gone') }), 2, true)).toBe('stopped');
+  });
+});
+
+describe('lifecycleEvents', () => {
+  const open: LifecycleView = { label: 'open', endMessage: null, socketsOpened: 1, refreshes: 2, tokenId: 'aaaa', tokenRole: 'admin', acceptedRole: 'admin' };
+
+  it('calls an accepted refresh with the same role a routine rotation', () => {
+    const next = { ...open, refreshes: 3, tokenId: 'bbbb' };
+    expect(lifecycleEvents(open, next)).toEqual(['new access token bbbb (role admin)', 'routine token rotation in band (#3): same role, same socket']);
+  });
+
+  it('calls an accepted refresh that carries another role a re-authorisation, naming both roles', () => {
+    const next = { ...open, refreshes: 3, tokenId: 'cccc', tokenRole: 'member', acceptedRole: 'member' };
+    expect(lifecycleEvents(open, next)).toContain('role re-authorised in band (#3): admin → member, live subscriptions re-checked');
+  });
+
+  it('logs why the session ended with the label', () => {
+    expect(lifecycleEvents(open, { ...open, label: 'signed out', endMessage: 'not signed in' })).toEqual(['signed out: not signed in']);
+    expect(lifecycleEvents(open, { ...open, label: 'reconnecting' })).toEqual(['→ reconnecting']);
   });
 });
 

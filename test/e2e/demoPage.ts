@@ -40,6 +40,26 @@ export class DemoPage {
   public async click(testId: string): Promise<void> {
     await this.page.getByTestId(testId).click();
   }
+
+  public async count(testId: string): Promise<number> {
+    return this.page.getByTestId(testId).count();
+  }
+
+  /**
+   * Shows the page `width` px wide (a phone is 390), saves a screenshot to `path`, and returns
+   * how wide the document is: wider than `width` means the page scrolls sideways.
+   */
+  public async widthAt(width: number, path: string): Promise<number> {
+    const before = this.page.viewportSize();
+    await this.page.setViewportSize({ width, height: 844 });
+    try {
+      const scrollWidth = await this.page.evaluate(() => document.documentElement.scrollWidth);
+      await this.page.screenshot({ path, fullPage: true });
+      return scrollWidth;
+    } finally {
+      if (before) await this.page.setViewportSize(before);
+    }
+  }
 }
 
 /** Whether `ids` (ascending) has no hole and no repeat. */

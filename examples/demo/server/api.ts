@@ -83,7 +83,7 @@ async function route({ users, tokens }: ApiDeps, path: string, req: IncomingMess
     case '/api/token': {
       const cookie = refreshCookie(req);
       const user = cookie === undefined ? undefined : users.byRefreshToken(cookie);
-      if (!user) send(res, 401, { error: 'not signed in (or revoked)' });
+      if (!user) send(res, 401, { error: 'not signed in: the refresh cookie is unknown (signed out, revoked, or the server restarted)' });
       else send(res, 200, { token: await tokens.issue(user) });
       return;
     }

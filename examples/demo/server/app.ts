@@ -9,6 +9,7 @@ import { WebSocketServer } from 'ws';
 import { handleApi } from './api.js';
 import type { DemoOptions } from './config.js';
 import { Feed } from './feed.js';
+import { pageOrigins, pageUrl } from './listen.js';
 import type { DemoRouter, DemoSession } from './router.js';
 import { createDemoRouter } from './router.js';
 import { serveStatic } from './static.js';
@@ -21,6 +22,8 @@ export interface DemoServer {
   /** The page's address, e.g. `http://localhost:3000`. */
   readonly url: string;
   readonly port: number;
+  /** The interface it listens on, e.g. `127.0.0.1`. */
+  readonly host: string;
   /** WebSocket connections open right now. */
   openSockets(): number;
   close(): Promise<void>;
@@ -29,7 +32,13 @@ export interface DemoServer {
 /** The WebSocket path; everything else is the web app or `/api/*`. */
 export const WS_PATH = '/trpc';
 
-/** Connect time and every in-band refresh: a valid, unexpired token of a user who is not revoked. */
+/**
+ * Connect time and every in-band refresh: a valid, unexpired token of a user who is not
+ * revoked. The token says who the user is; the user store says what they may do: the role is
+ * read from the store on every call, never from the token's `role` claim. A client answering
+ * `requestReauthentication` with a token it fetched before the role changed (a hostile one can)
+ * therefore still gets the new role, and so does a socket opened with such a token.
+ */
 function authenticator(tokens: TokenIssuer, users: UserStore) {
   return async ({ connectionParams }: AuthenticateOptions<DemoSession, IncomingMessage>): Promise<DemoSession> => {
     const token = connectionParams?.['token'];
@@ -37,9 +46,14 @@ function authenticator(tokens: TokenIssuer, users: UserStore) {
     const claims = await tokens.verify(token).catch(() => {
       throw new TRPCError({ code: 'UNAUTHORIZED', message: 'invalid or expired token' });
     });
-    if (users.get(claims.userId)?.revoked !== false) throw new TRPCError({ code: 'FORBIDDEN', message: 'unknown or revoked user' });
-    // The role comes from the token: a role change reaches the socket with the next token.
-    return { userId: claims.userId, name: claims.name, role: claims.role, expiresAt: claims.expiresAt };
+    const user = users.get(claims.userId);
+    // A user this server does not know (it restarted and forgot everyone): the credentials are
+    // stale, not forbidden — the client fetches new ones, and the token endpoint then says 401.
+    if (user === undefined) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'unknown user' });
+    if (user.revoked) throw new TRPCError({ code: 'FORBIDDEN', message: 'revoked user' });
+    // The store's current role, whatever the token claims: a role change reaches the socket with
+    // the next authentication, and an old token cannot bring the old role back.
+    return { userId: user.id, name: user.name, role: user.role, expiresAt: claims.expiresAt };
   };
 }
 
@@ -75,10 +89,10 @@ export async function startDemoServer(options: DemoOptions): Promise<DemoServer>
   const http = createServer((req, res) => void handle(req, res));
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
-    http.listen(options.port, () => resolve());
+    http.listen(options.port, options.host, () => resolve());
   });
   const port = (http.address() as AddressInfo).port;
-  origins = [`http://localhost:${port}`, `http://127.0.0.1:${port}`, `http://[::1]:${port}`];
+  origins = pageOrigins(options.host, port);
 
   const wss = new WebSocketServer({ server: http, path: WS_PATH });
   // The procedures reach the handler's controls only when called, after it was created.
@@ -99,8 +113,9 @@ export async function startDemoServer(options: DemoOptions): Promise<DemoServer>
   const stopBot = startBot(feed, options.botIntervalMs, () => wss.clients.size);
 
   return {
-    url: `http://localhost:${port}`,
+    url: pageUrl(options.host, port),
     port,
+    host: options.host,
     openSockets: () => wss.clients.size,
     async close() {
       stopBot();

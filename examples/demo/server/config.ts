@@ -2,6 +2,12 @@
 export interface DemoOptions {
   /** The port to listen on; 0 picks a free one. Env `PORT`. @default 3000 */
   readonly port: number;
+  /**
+   * The interface to listen on: this machine only by default; `0.0.0.0` or `::` for every
+   * interface (the page is then also accepted from this machine's addresses). Env `HOST`.
+   * @default '127.0.0.1'
+   */
+  readonly host: string;
   /** How long an access token lives, in seconds. Env `DEMO_TOKEN_TTL_S`. @default 20 */
   readonly tokenTtlSeconds: number;
   /** How long before a token expires the server asks for a fresh one. Env `DEMO_REFRESH_AHEAD_MS`. @default 8000 */
@@ -26,11 +32,18 @@ function numberFrom(env: Env, name: string, fallback: number): number {
   return value;
 }
 
+function portFrom(env: Env): number {
+  const port = numberFrom(env, 'PORT', 3000);
+  if (!Number.isInteger(port) || port > 65_535) throw new Error(`PORT must be a whole number from 0 to 65535, got ${JSON.stringify(env['PORT'])}`);
+  return port;
+}
+
 /** The options from the environment, with the demo's defaults. */
 export function optionsFromEnv(env: Env, staticDir: string): DemoOptions {
   const secret = env['DEMO_JWT_SECRET'];
   return {
-    port: numberFrom(env, 'PORT', 3000),
+    port: portFrom(env),
+    host: env['HOST'] || '127.0.0.1',
     tokenTtlSeconds: numberFrom(env, 'DEMO_TOKEN_TTL_S', 20),
     refreshAheadMs: numberFrom(env, 'DEMO_REFRESH_AHEAD_MS', 8_000),
     expiryGraceMs: numberFrom(env, 'DEMO_EXPIRY_GRACE_MS', 2_000),

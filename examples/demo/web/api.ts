@@ -1,5 +1,17 @@
 /** The demo's token endpoints (examples/demo/server/api.ts). The refresh token never reaches script: it is an HttpOnly cookie. */
 
+/**
+ * The token endpoint answered 401: the server does not know the refresh cookie (any more) — it
+ * restarted and forgot everyone, the user was revoked, or signed out in another tab. Unlike a
+ * network failure, retrying cannot help: the user has to sign in again.
+ */
+export class SignedOutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SignedOutError';
+  }
+}
+
 async function post(path: string, body?: unknown): Promise<unknown> {
   const response = await fetch(path, {
     method: 'POST',
@@ -8,7 +20,9 @@ async function post(path: string, body?: unknown): Promise<unknown> {
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const json = (await response.json().catch(() => ({}))) as { error?: unknown };
-  if (!response.ok) throw new Error(typeof json.error === 'string' ? json.error : `${path} answered ${response.status}`);
+  const message = typeof json.error === 'string' ? json.error : `${path} answered ${response.status}`;
+  if (response.status === 401) throw new SignedOutError(message);
+  if (!response.ok) throw new Error(message);
   return json;
 }
 
@@ -23,7 +37,7 @@ export async function signIn(name: string): Promise<string> {
   return tokenOf(await post('/api/sign-in', { name }));
 }
 
-/** A fresh access token for the cookie's user, carrying their current role. */
+/** A fresh access token for the cookie's user, carrying their current role. @throws SignedOutError on 401. */
 export async function fetchAccessToken(): Promise<string> {
   return tokenOf(await post('/api/token'));
 }

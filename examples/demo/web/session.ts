@@ -4,7 +4,7 @@ import type { TRPCClient } from '@trpc/client';
 import type { TokenSource, WsClient } from 'trpc-lanyard/client';
 import { createTokenSource, createWSClient, wsLink } from 'trpc-lanyard/client';
 import type { DemoRouter } from '../server/router.js';
-import { fetchAccessToken, signOut } from './api.js';
+import { fetchAccessToken, SignedOutError, signOut } from './api.js';
 import { ConnectionMonitor } from './monitor.js';
 
 /** One signed-in user's clients: created at sign-in, closed at sign-out. */
@@ -22,11 +22,24 @@ export function openSession(firstToken: string): ClientSession {
   let unused: string | null = firstToken; // sign-in already answered with one
   const tokens = createTokenSource({
     fetchToken: async () => {
-      const token = unused ?? (await fetchAccessToken());
+      const token = unused ?? (await fetchAccessToken().catch(onTokenFailure));
       unused = null;
       return token;
     },
   });
+  /**
+   * A 401 from the token endpoint means the refresh cookie no longer yields tokens (the server
+   * restarted, or revoked or signed out the user): reconnecting cannot help, so stop the client
+   * and say so. Any other failure (the server is down, the network) is transient: the client
+   * retries with backoff.
+   */
+  function onTokenFailure(error: unknown): never {
+    if (error instanceof SignedOutError) {
+      monitor.markSignedOut(error.message);
+      void wsClient.close();
+    }
+    throw error;
+  }
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
   const wsClient = createWSClient({
     url: `${scheme}://${location.host}/trpc`,

@@ -2,7 +2,7 @@ import type { WsConnectionState } from 'trpc-lanyard/client';
 import { decideAfterClose, TRPCWebSocketClosedError } from 'trpc-lanyard/client';
 
 /** What the status panel calls the connection. */
-export type ConnectionLabel = 'idle' | 'connecting' | 'authenticating' | 'open' | 'refreshing' | 'reconnecting' | 'stopped';
+export type ConnectionLabel = 'idle' | 'connecting' | 'authenticating' | 'open' | 'refreshing' | 'reconnecting' | 'stopped' | 'signed out';
 
 /** Why the client stopped for good: the close code and the server's reason. */
 export interface StopInfo {
@@ -31,9 +31,14 @@ export function stopOf(state: WsConnectionState): StopInfo | null {
   return { code: closed.code, reason: closed.reason, message: closed.message };
 }
 
-/** One word for the connection, from tRPC's `state`, our `auth`, and whether a socket ever opened. */
-export function connectionLabel(state: WsConnectionState, socketsOpened: number): ConnectionLabel {
+/**
+ * One word for the connection, from tRPC's `state`, our `auth`, whether a socket ever opened,
+ * and whether the token endpoint said the user is signed out (then the page closed the client).
+ */
+export function connectionLabel(state: WsConnectionState, socketsOpened: number, signedOut = false): ConnectionLabel {
+  // A stop carries the server's close code and reason (e.g. a revocation's): it says more.
   if (stopOf(state) !== null) return 'stopped';
+  if (signedOut) return 'signed out';
   if (state.auth === 'refreshing') return 'refreshing';
   if (state.auth === 'authenticating') return 'authenticating';
   switch (state.state) {

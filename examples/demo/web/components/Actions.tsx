@@ -23,7 +23,7 @@ export function Actions({ role }: { role: Role }) {
         <button data-testid="btn-role" disabled={changeRole.isPending} onClick={() => changeRole.mutate({ role: nextRole })}>
           Change role to {nextRole}
         </button>
-        <p>The server asks your socket for a fresh token in band; the new role re-authorises every live subscription. As a member the private room ends with FORBIDDEN; the public room goes on.</p>
+        <p>The server asks your socket for a fresh token in band; the new role re-authorises every live subscription. As a member the private room ends with FORBIDDEN; the public room goes on. Back as admin, the private room rejoins.</p>
       </div>
       <div className="action">
         <button data-testid="btn-revoke" className="danger" disabled={revoke.isPending} onClick={() => revoke.mutate()}>

@@ -1,8 +1,9 @@
 import { useMutation } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
 import type { FormEvent } from 'react';
-import { useReducer, useState } from 'react';
+import { useEffect, useReducer, useRef, useState } from 'react';
 import type { FeedMessage, RoomName } from '../../server/feed.js';
+import type { Role } from '../../server/users.js';
 import { emptyFeed, receive } from '../feedState.js';
 import { useTRPC } from '../trpc.js';
 
@@ -21,14 +22,34 @@ function time(at: number): string {
   return new Date(at).toLocaleTimeString([], { hour12: false });
 }
 
-/** A room streamed by a tracked subscription through tRPC's TanStack Query integration. */
-export function Room({ room, canPost }: { room: RoomName; canPost: boolean }) {
+/**
+ * A room streamed by a tracked subscription through tRPC's TanStack Query integration.
+ * `role` is the server session's (the `me` query), `undefined` until it answered.
+ */
+export function Room({ room, role }: { room: RoomName; role: Role | undefined }) {
   const trpc = useTRPC();
   const [feed, dispatch] = useReducer(feedReducer, emptyFeed);
   const onData = ({ data }: { data: FeedMessage }) => dispatch({ type: 'receive', message: data });
   const procedure = room === 'public' ? trpc.publicRoom : trpc.privateRoom;
   const subscription = useSubscription(procedure.subscriptionOptions({}, { onData }));
   const failed = subscription.status === 'error';
+  const rejoin = () => {
+    dispatch({ type: 'reset' });
+    subscription.reset();
+  };
+  const mayRead = room === 'public' || role === 'admin';
+
+  // The server ended the subscription under an earlier role, and the role changed since to one
+  // that may read the room (back to admin): the error is out of date, so join again rather than
+  // keep showing it.
+  const roleSeen = useRef(role);
+  const latestRejoin = useRef(rejoin);
+  latestRejoin.current = rejoin;
+  useEffect(() => {
+    const changed = roleSeen.current !== undefined && role !== undefined && role !== roleSeen.current;
+    roleSeen.current = role;
+    if (changed && failed && mayRead) latestRejoin.current();
+  }, [role, failed, mayRead]);
 
   return (
     <section className={`panel room room-${room}`} data-testid={`room-${room}`}>
@@ -52,19 +73,12 @@ export function Room({ room, canPost }: { room: RoomName; canPost: boolean }) {
       {failed && subscription.error && (
         <p className="error" data-testid={`error-${room}`} role="alert">
           <b>{subscription.error.data?.code ?? 'ERROR'}</b>: {subscription.error.message}{' '}
-          <button
-            className="link"
-            data-testid={`rejoin-${room}`}
-            onClick={() => {
-              dispatch({ type: 'reset' });
-              subscription.reset();
-            }}
-          >
+          <button className="link" data-testid={`rejoin-${room}`} onClick={rejoin}>
             rejoin
           </button>
         </p>
       )}
-      <Composer room={room} disabled={!canPost || failed} />
+      <Composer room={room} disabled={!mayRead || failed} />
     </section>
   );
 }

@@ -13,7 +13,7 @@ export function StatusPanel({ snapshot }: { snapshot: MonitorSnapshot }) {
   return (
     <section className="panel status" aria-label="connection status">
       <h2>Connection</h2>
-      <p className={`label label-${snapshot.label}`} data-testid="status-label">
+      <p className={`label label-${snapshot.label.replace(' ', '-')}`} data-testid="status-label">
         {snapshot.label}
       </p>
       <dl>

@@ -20,3 +20,26 @@ export function Stopped({ stop, onSignInAgain }: { stop: StopInfo; onSignInAgain
     </section>
   );
 }
+
+/**
+ * After the token endpoint answered 401 (the server restarted and forgot the refresh cookie, or
+ * the user was signed out elsewhere): the page closed the client, so nothing reconnects.
+ */
+export function SignedOut({ message, onSignInAgain }: { message: string; onSignInAgain: () => void }) {
+  return (
+    <section className="panel stopped" data-testid="signed-out" role="alert">
+      <h2>Signed out: sign in again</h2>
+      <p>
+        The server no longer gives this page tokens: <q data-testid="signed-out-reason">{message}</q>. It keeps users
+        only in memory, so a restart signs everyone out.
+      </p>
+      <p className="detail">
+        The token source threw a typed <code>SignedOutError</code> on the 401 and the page closed the client: retrying
+        could not bring the session back, so it does not reconnect.
+      </p>
+      <button data-testid="btn-sign-in-again" onClick={onSignInAgain}>
+        Sign in again
+      </button>
+    </section>
+  );
+}
