@@ -1,3 +1,4 @@
+import type { AnyRouter, inferRouterContext } from '@trpc/server';
 import type { TRPCRequestInfo } from '@trpc/server/http';
 
 /** What every session may carry. The rest of a session is the app's own. */
@@ -6,8 +7,25 @@ export interface SessionBase {
   readonly expiresAt?: number | null;
 }
 
+/**
+ * The session type a router's context declares in a `session` field (`null` and `undefined`
+ * removed), or {@link SessionBase} when it declares none. The handlers' session type falls back
+ * to it when nothing else says what `authenticate` returns.
+ *
+ * Why a fallback is needed: `authenticate`'s parameter mentions the session type (`previous`), so
+ * TypeScript settles that type as soon as it reads an `authenticate` arrow whose parameter is not
+ * annotated, before it sees the arrow's return. With `initTRPC.context<{ session: Session | null }>()`
+ * this makes the session type `Session` without `applyWSSHandler<AppRouter, Session>`.
+ */
+export type RouterSession<TRouter extends AnyRouter> =
+  inferRouterContext<TRouter> extends { session?: infer S }
+    ? NonNullable<S> extends SessionBase
+      ? NonNullable<S>
+      : SessionBase
+    : SessionBase;
+
 /** What `authenticate` receives, connect-time and in band. */
-export interface AuthenticateOptions<TSession, TReq> {
+export interface AuthenticateOptions<TSession, TReq = unknown> {
   /** The client's `connectionParams` (the first frame, or an in-band `lanyard.authenticate`). */
   connectionParams: TRPCRequestInfo['connectionParams'];
   /** The upgrade request's headers (Node and React Native clients can set `Authorization`). */
@@ -41,7 +59,10 @@ export interface CredentialCarriers {
   queryParam?: string | false;
 }
 
-/** The auth lifecycle's options, added to the handler's. */
+/**
+ * The auth lifecycle's options, added to the handler's. `TSession` is what `authenticate`
+ * returns; every other option only consumes it (`NoInfer`), so they never widen or narrow it.
+ */
 export interface AuthOptions<TSession extends SessionBase, TReq> {
   /**
    * Turns credentials into a session, connect-time and on every in-band re-authentication.
@@ -49,7 +70,7 @@ export interface AuthOptions<TSession extends SessionBase, TReq> {
    * to refuse. A session whose `expiresAt` has passed is refused as `UNAUTHORIZED`.
    * Without it, connections behave as in stock tRPC: no session, no expiry.
    */
-  authenticate?: (opts: AuthenticateOptions<TSession, TReq>) => TSession | Promise<TSession>;
+  authenticate?: (opts: AuthenticateOptions<NoInfer<TSession>, TReq>) => TSession | Promise<TSession>;
   /** Which carriers besides `connectionParams` and headers reach `authenticate`. */
   credentials?: CredentialCarriers;
   /**
@@ -70,14 +91,14 @@ export interface AuthOptions<TSession extends SessionBase, TReq> {
    * re-authorised under the new context.
    * @default compares the two sessions, `expiresAt` aside, as JSON
    */
-  sameAuthorization?: (previous: TSession, next: TSession) => boolean;
+  sameAuthorization?: (previous: NoInfer<TSession>, next: NoInfer<TSession>) => boolean;
   /**
    * A periodic server-side check of each session (e.g. revoked in a database). Return the
    * session (or a replacement) to keep the connection, null to revoke it (close 4410); throw
    * `UNAUTHORIZED`/`FORBIDDEN` to close with 4401/4403. Other errors go to `onError` and the
    * session is kept.
    */
-  revalidate?: (session: TSession) => TSession | null | Promise<TSession | null>;
+  revalidate?: (session: NoInfer<TSession>) => NoInfer<TSession> | null | Promise<NoInfer<TSession> | null>;
   /**
    * How often `revalidate` runs for each connection, in milliseconds.
    * @default 60_000
