@@ -94,3 +94,28 @@ stockStyle.revoke((session) => {
   expectTypeOf(session).toEqualTypeOf<SessionBase>();
   return false;
 });
+
+// A session need not declare `expiresAt` ...
+interface NoExpiry {
+  readonly userId: string;
+}
+const withNoExpiry = initTRPC.context<{ session: NoExpiry | null }>().create();
+const noExpiryRouter = withNoExpiry.router({ me: withNoExpiry.procedure.query(({ ctx }) => ctx.session?.userId) });
+expectTypeOf<RouterSession<typeof noExpiryRouter>>().toEqualTypeOf<NoExpiry>();
+applyWSSHandler({
+  wss,
+  router: noExpiryRouter,
+  authenticate: async ({ connectionParams }) => ({ userId: connectionParams?.['user'] ?? '' }),
+  createContext: ({ session }) => ({ session }),
+}).revoke((session) => session.userId === 'u1');
+getWSConnectionHandler<typeof plainRouter, NoExpiry>({ router: plainRouter });
+
+// ... but one that does must give a number (or null), and a promise is not a session.
+applyWSSHandler({
+  wss,
+  router: plainRouter,
+  // @ts-expect-error -- expiresAt is milliseconds since the epoch, not a string
+  authenticate: async (_opts: AuthenticateOptions<SessionBase>) => ({ userId: 'u1', expiresAt: 'tomorrow' }),
+});
+// @ts-expect-error -- a thenable is never a session: authenticate's result is awaited
+export const notASession: SessionBase = Promise.resolve({ userId: 'u1' });

@@ -1,11 +1,19 @@
 import type { AnyRouter, inferRouterContext } from '@trpc/server';
 import type { TRPCRequestInfo } from '@trpc/server/http';
 
-/** What every session may carry. The rest of a session is the app's own. */
-export interface SessionBase {
+/**
+ * What every session may carry: any object of the app's own, with an optional `expiresAt`.
+ *
+ * A type and not an interface of optional properties only: TypeScript refuses to assign an object
+ * that shares no property with such a "weak" type, so `{ userId }` (no `expiresAt`) was not a
+ * session. `object &` turns that check off; `then?: never` keeps a promise from passing for a
+ * session (a session is never a thenable: `authenticate`'s result is awaited).
+ */
+export type SessionBase = object & {
   /** When the session expires, in milliseconds since the epoch (server clock). Absent or null: never. */
   readonly expiresAt?: number | null;
-}
+  readonly then?: never;
+};
 
 /**
  * The session type a router's context declares in a `session` field (`null` and `undefined`
