@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { TRPCError } from '@trpc/server';
 import { applyWSSHandler } from 'trpc-lanyard/server';
 import { WebSocketServer } from 'ws';
@@ -9,7 +10,7 @@ const port = Number(process.env['PORT'] ?? 3001);
 const sessionMs = Number(process.env['SESSION_MS'] ?? 60_000);
 const http = createServer((_req, res) => {
   res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-  res.end(`trpc-lanyard example server.\nConnect a tRPC client over WebSocket to ws://localhost:${port}\nTry: npm run example:client\n`);
+  res.end(`trpc-lanyard example server.\nConnect a tRPC client over WebSocket to ws://localhost:${listeningPort()}\nTry: npm run example:client\n`);
 });
 const wss = new WebSocketServer({ server: http });
 const handler = applyWSSHandler({
@@ -32,9 +33,14 @@ const handler = applyWSSHandler({
 });
 
 http.listen(port, () => {
-  console.log(`trpc-lanyard example listening on ws://localhost:${port} (http://localhost:${port} says hello)`);
+  const actual = listeningPort(); // PORT=0 picks a free one
+  console.log(`trpc-lanyard example listening on ws://localhost:${actual} (http://localhost:${actual} says hello)`);
   console.log('In another terminal: npm run example:client -- Alice "hello there"');
 });
+
+function listeningPort(): number {
+  return (http.address() as AddressInfo | null)?.port ?? port;
+}
 
 function shutdown() {
   handler.broadcastReconnectNotification();
