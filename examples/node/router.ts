@@ -1,9 +1,16 @@
 import { EventEmitter, on } from 'node:events';
 import { initTRPC, tracked, TRPCError } from '@trpc/server';
 
-/** The example's context: who is connected, from their `connectionParams`. */
+/** What the server's `authenticate` makes of a client's `connectionParams`. */
+export interface ExampleSession {
+  readonly name: string;
+  /** Milliseconds since the epoch; the server asks for fresh credentials before then. */
+  readonly expiresAt: number;
+}
+
+/** The example's context: the connection's session (the handler's session type comes from here). */
 export interface ExampleContext {
-  name: string | null;
+  session: ExampleSession | null;
 }
 
 export interface ChatMessage {
@@ -20,13 +27,13 @@ const messages: ChatMessage[] = [];
 const historyLimit = 500;
 
 const signedIn = t.procedure.use(({ ctx, next }) => {
-  if (!ctx.name) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'send a name in connectionParams' });
-  return next({ ctx: { name: ctx.name } });
+  if (!ctx.session) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'no session' });
+  return next({ ctx: { name: ctx.session.name } });
 });
 
 /** A chat room: a query, a mutation and a tracked subscription that resumes without gaps. */
 export const exampleRouter = t.router({
-  whoami: t.procedure.query(({ ctx }) => ctx.name),
+  whoami: signedIn.query(({ ctx }) => ctx.name),
   recent: t.procedure.query(() => messages.slice(-20)),
   post: signedIn.input((raw: unknown) => {
     const text = typeof raw === 'object' && raw !== null ? (raw as { text?: unknown }).text : undefined;

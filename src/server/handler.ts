@@ -2,7 +2,7 @@ import type { AnyRouter } from '@trpc/server';
 import { CloseCode } from '../protocol/closeCodes.js';
 import type { ReconnectNotification } from '../protocol/messages.js';
 import { LANYARD_PROTOCOL_VERSION } from '../protocol/messages.js';
-import type { SessionBase } from './auth/types.js';
+import type { RouterSession, SessionBase } from './auth/types.js';
 import { authDefaults } from './auth/types.js';
 import type { ConnectionRequest, ConnectionShared } from './connection.js';
 import { Connection } from './connection.js';
@@ -38,7 +38,7 @@ export interface CoreHandler<TRouter extends AnyRouter, TReq, TRes, TSession ext
 }
 
 /** Builds the core of a handler from the options shared by every adapter. */
-export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSession extends SessionBase = SessionBase>(
+export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSession extends SessionBase = RouterSession<TRouter>>(
   options: CoreHandlerOptions<TRouter, TReq, TRes, TSession>,
 ): CoreHandler<TRouter, TReq, TRes, TSession> {
   const connections = new Set<Connection<TRouter, TReq, TRes, TSession>>();

@@ -9,7 +9,7 @@ export type {
 export { createCoreHandler } from './handler.js';
 export type { CoreHandler, RevokeOptions } from './handler.js';
 export { authDefaults } from './auth/types.js';
-export type { AuthenticateOptions, AuthOptions, CredentialCarriers, SessionBase } from './auth/types.js';
+export type { AuthenticateOptions, AuthOptions, CredentialCarriers, RouterSession, SessionBase } from './auth/types.js';
 export type { AllowedOrigins } from './auth/origin.js';
 export { REDACTED } from './auth/credentials.js';
 export type { Connection, ConnectionRequest } from './connection.js';

@@ -1,7 +1,7 @@
 import type { AnyRouter, inferRouterContext, TRPCError } from '@trpc/server';
 import type { TRPCRequestInfo } from '@trpc/server/http';
 import type { AllowedOrigins } from './auth/origin.js';
-import type { AuthOptions, SessionBase } from './auth/types.js';
+import type { AuthOptions, RouterSession, SessionBase } from './auth/types.js';
 
 /** Encodes and decodes frames other than `PING`/`PONG`; the same shape as tRPC's `experimental_encoder`. */
 export interface Encoder {
@@ -38,8 +38,12 @@ export interface ErrorInfo<TRouter extends AnyRouter, TReq> {
 /**
  * Options of the transport-agnostic core. The `ws` adapter's options extend these with
  * `wss`, `prefix`, `keepAlive` and `dangerouslyDisablePong`.
+ *
+ * `TSession` is inferred from what `authenticate` returns when its parameter is annotated (or
+ * absent); otherwise it is the router context's `session` field ({@link RouterSession}). Pass
+ * it explicitly when neither says.
  */
-export interface CoreHandlerOptions<TRouter extends AnyRouter, TReq, TRes, TSession extends SessionBase = SessionBase>
+export interface CoreHandlerOptions<TRouter extends AnyRouter, TReq, TRes, TSession extends SessionBase = RouterSession<TRouter>>
   extends AuthOptions<TSession, TReq> {
   /** The router to serve. */
   router: TRouter;
@@ -49,7 +53,7 @@ export interface CoreHandlerOptions<TRouter extends AnyRouter, TReq, TRes, TSess
    * anything else with 4500, after an `{ id: null }` error frame that says why.
    */
   createContext?: (
-    opts: CreateContextOptions<TReq, TRes, TSession>,
+    opts: CreateContextOptions<TReq, TRes, NoInfer<TSession>>,
   ) => inferRouterContext<TRouter> | Promise<inferRouterContext<TRouter>>;
   /**
    * Which browser origins may open a socket: exact origins, or a predicate. A cross-origin

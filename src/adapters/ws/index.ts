@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AnyRouter } from '@trpc/server';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { CloseCode } from '../../protocol/closeCodes.js';
-import type { CredentialCarriers, SessionBase } from '../../server/auth/types.js';
+import type { CredentialCarriers, RouterSession, SessionBase } from '../../server/auth/types.js';
 import type { CoreHandler, RevokeOptions } from '../../server/handler.js';
 import { createCoreHandler } from '../../server/handler.js';
 import type { CoreHandlerOptions, CreateContextOptions } from '../../server/options.js';
@@ -18,7 +18,7 @@ export type { KeepAliveOptions } from './keepAlive.js';
 export type CreateWSSContextFnOptions<TSession = SessionBase> = CreateContextOptions<IncomingMessage, WebSocket, TSession>;
 
 /** The options of {@link getWSConnectionHandler}: every stock option plus ours. */
-export interface WSConnectionHandlerOptions<TRouter extends AnyRouter, TSession extends SessionBase = SessionBase>
+export interface WSConnectionHandlerOptions<TRouter extends AnyRouter, TSession extends SessionBase = RouterSession<TRouter>>
   extends CoreHandlerOptions<TRouter, IncomingMessage, WebSocket, TSession> {
   /** Pings quiet clients and terminates those that stop answering. */
   keepAlive?: KeepAliveOptions;
@@ -31,7 +31,7 @@ export interface WSConnectionHandlerOptions<TRouter extends AnyRouter, TSession 
 }
 
 /** The options of {@link applyWSSHandler}. */
-export interface WSSHandlerOptions<TRouter extends AnyRouter, TSession extends SessionBase = SessionBase>
+export interface WSSHandlerOptions<TRouter extends AnyRouter, TSession extends SessionBase = RouterSession<TRouter>>
   extends WSConnectionHandlerOptions<TRouter, TSession> {
   /** The `ws` server to serve the router on. */
   wss: WebSocketServer;
@@ -104,7 +104,7 @@ function serve<TRouter extends AnyRouter, TSession extends SessionBase>(
  * The returned function also carries {@link WSHandlerControls}. With `allowedOrigins`, also
  * check the Origin at your upgrade (a socket that got this far is closed with 4403).
  */
-export function getWSConnectionHandler<TRouter extends AnyRouter, TSession extends SessionBase = SessionBase>(
+export function getWSConnectionHandler<TRouter extends AnyRouter, TSession extends SessionBase = RouterSession<TRouter>>(
   opts: WSConnectionHandlerOptions<TRouter, TSession>,
 ): ((ws: WebSocket, req: IncomingMessage) => void) & WSHandlerControls<TSession> {
   warnOnRiskyOptions(opts.credentials, opts.allowedOrigins);
@@ -136,8 +136,11 @@ export function getWSConnectionHandler<TRouter extends AnyRouter, TSession exten
  * Serves a router on a `ws` server: the drop-in replacement for stock tRPC's
  * `applyWSSHandler`, with the same options and return value, plus the auth lifecycle.
  * With `allowedOrigins`, cross-origin upgrades are refused before the socket opens.
+ *
+ * @typeParam TSession - what `authenticate` returns: the router context's `session` field
+ * ({@link RouterSession}) unless `authenticate`'s parameter is annotated; or give it explicitly.
  */
-export function applyWSSHandler<TRouter extends AnyRouter, TSession extends SessionBase = SessionBase>(
+export function applyWSSHandler<TRouter extends AnyRouter, TSession extends SessionBase = RouterSession<TRouter>>(
   opts: WSSHandlerOptions<TRouter, TSession>,
 ): WSHandlerControls<TSession> {
   const onConnection = getWSConnectionHandler(opts);

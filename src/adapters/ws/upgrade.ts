@@ -43,7 +43,7 @@ export function readUpgrade(req: IncomingMessage, ws: WebSocket, credentials: Cr
     res: ws,
     url,
     headers: req.headers,
-    cookies: credentials?.cookies ? parseCookies(req.headers.cookie) : {},
+    cookies: parseCookies(credentials?.cookies ? req.headers.cookie : undefined),
     queryToken,
     expectsConnectionParams: url?.searchParams.get(CONNECTION_PARAMS_FLAG) === '1',
     speaksLanyard: url?.searchParams.get(LANYARD_FLAG) === '1',

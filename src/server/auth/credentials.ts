@@ -1,24 +1,32 @@
+import { parse } from 'cookie';
+
 /** The placeholder a redacted query-parameter token is replaced with. */
 export const REDACTED = 'REDACTED';
 
-/** Parses a `Cookie` header into name → value (first occurrence wins, values URI-decoded when valid). */
-export function parseCookies(header: string | string[] | undefined): Record<string, string> {
-  const cookies: Record<string, string> = {};
-  const text = Array.isArray(header) ? header.join('; ') : header;
-  if (!text) return cookies;
-  for (const part of text.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) continue;
-    const name = part.slice(0, eq).trim();
-    if (!name || name in cookies) continue;
-    let value = part.slice(eq + 1).trim();
-    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
-    try {
-      cookies[name] = decodeURIComponent(value);
-    } catch {
-      cookies[name] = value;
-    }
+/** One cookie value: one pair of surrounding double quotes removed, then URI-decoded when valid. */
+function decodeCookieValue(raw: string): string {
+  const value = raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw;
+  if (!value.includes('%')) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
   }
+}
+
+/**
+ * Parses a `Cookie` header into name → value with the `cookie` package (the parser Express and
+ * Fastify use): the first occurrence of a name wins, pairs without `=` or without a name are
+ * skipped, values lose one pair of surrounding double quotes and are URI-decoded when valid.
+ * The result has no `Object.prototype`: a cookie named `constructor` or `__proto__` is an
+ * ordinary entry, and a name that was not sent is always `undefined`.
+ */
+export function parseCookies(header: string | string[] | undefined): Record<string, string> {
+  const text = Array.isArray(header) ? header.join('; ') : header;
+  if (!text) return Object.create(null) as Record<string, string>;
+  // `parse` only ever assigns decoded strings.
+  const cookies = parse(text, { decode: decodeCookieValue }) as Record<string, string>;
+  delete cookies[''];
   return cookies;
 }
 

@@ -1,13 +1,39 @@
+import type { AnyRouter, inferRouterContext } from '@trpc/server';
 import type { TRPCRequestInfo } from '@trpc/server/http';
 
-/** What every session may carry. The rest of a session is the app's own. */
-export interface SessionBase {
+/**
+ * What every session may carry: any object of the app's own, with an optional `expiresAt`.
+ *
+ * A type and not an interface of optional properties only: TypeScript refuses to assign an object
+ * that shares no property with such a "weak" type, so `{ userId }` (no `expiresAt`) was not a
+ * session. `object &` turns that check off; `then?: never` keeps a promise from passing for a
+ * session (a session is never a thenable: `authenticate`'s result is awaited).
+ */
+export type SessionBase = object & {
   /** When the session expires, in milliseconds since the epoch (server clock). Absent or null: never. */
   readonly expiresAt?: number | null;
-}
+  readonly then?: never;
+};
+
+/**
+ * The session type a router's context declares in a `session` field (`null` and `undefined`
+ * removed), or {@link SessionBase} when it declares none. The handlers' session type falls back
+ * to it when nothing else says what `authenticate` returns.
+ *
+ * Why a fallback is needed: `authenticate`'s parameter mentions the session type (`previous`), so
+ * TypeScript settles that type as soon as it reads an `authenticate` arrow whose parameter is not
+ * annotated, before it sees the arrow's return. With `initTRPC.context<{ session: Session | null }>()`
+ * this makes the session type `Session` without `applyWSSHandler<AppRouter, Session>`.
+ */
+export type RouterSession<TRouter extends AnyRouter> =
+  inferRouterContext<TRouter> extends { session?: infer S }
+    ? NonNullable<S> extends SessionBase
+      ? NonNullable<S>
+      : SessionBase
+    : SessionBase;
 
 /** What `authenticate` receives, connect-time and in band. */
-export interface AuthenticateOptions<TSession, TReq> {
+export interface AuthenticateOptions<TSession, TReq = unknown> {
   /** The client's `connectionParams` (the first frame, or an in-band `lanyard.authenticate`). */
   connectionParams: TRPCRequestInfo['connectionParams'];
   /** The upgrade request's headers (Node and React Native clients can set `Authorization`). */
@@ -41,7 +67,10 @@ export interface CredentialCarriers {
   queryParam?: string | false;
 }
 
-/** The auth lifecycle's options, added to the handler's. */
+/**
+ * The auth lifecycle's options, added to the handler's. `TSession` is what `authenticate`
+ * returns; every other option only consumes it (`NoInfer`), so they never widen or narrow it.
+ */
 export interface AuthOptions<TSession extends SessionBase, TReq> {
   /**
    * Turns credentials into a session, connect-time and on every in-band re-authentication.
@@ -49,7 +78,7 @@ export interface AuthOptions<TSession extends SessionBase, TReq> {
    * to refuse. A session whose `expiresAt` has passed is refused as `UNAUTHORIZED`.
    * Without it, connections behave as in stock tRPC: no session, no expiry.
    */
-  authenticate?: (opts: AuthenticateOptions<TSession, TReq>) => TSession | Promise<TSession>;
+  authenticate?: (opts: AuthenticateOptions<NoInfer<TSession>, TReq>) => TSession | Promise<TSession>;
   /** Which carriers besides `connectionParams` and headers reach `authenticate`. */
   credentials?: CredentialCarriers;
   /**
@@ -70,14 +99,14 @@ export interface AuthOptions<TSession extends SessionBase, TReq> {
    * re-authorised under the new context.
    * @default compares the two sessions, `expiresAt` aside, as JSON
    */
-  sameAuthorization?: (previous: TSession, next: TSession) => boolean;
+  sameAuthorization?: (previous: NoInfer<TSession>, next: NoInfer<TSession>) => boolean;
   /**
    * A periodic server-side check of each session (e.g. revoked in a database). Return the
    * session (or a replacement) to keep the connection, null to revoke it (close 4410); throw
    * `UNAUTHORIZED`/`FORBIDDEN` to close with 4401/4403. Other errors go to `onError` and the
    * session is kept.
    */
-  revalidate?: (session: TSession) => TSession | null | Promise<TSession | null>;
+  revalidate?: (session: NoInfer<TSession>) => NoInfer<TSession> | null | Promise<NoInfer<TSession> | null>;
   /**
    * How often `revalidate` runs for each connection, in milliseconds.
    * @default 60_000
