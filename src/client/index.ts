@@ -22,7 +22,7 @@ export type { ClientStats, SessionInfo, WsConnectionState, WsRequestOptions } fr
 export { AuthState } from './authState.js';
 export { CredentialsReason } from './credentials.js';
 export type { CredentialsRequest } from './credentials.js';
-export { createTokenSource } from './tokenSource.js';
+export { createTokenSource, jwtExpiresAtMs, tokenSourceDefaults } from './tokenSource.js';
 export type { TokenSource, TokenSourceOptions } from './tokenSource.js';
 export type { AuthenticatedResult } from '../protocol/index.js';
 export type { WsConnectionInfo } from './connection.js';

@@ -30,12 +30,45 @@ import { needsNewCredentials } from './credentials.js';
 export interface TokenSourceOptions {
   /** Fetches a new token (e.g. from the auth server, or by a refresh token). Never called concurrently. */
   fetchToken: () => Promise<string>;
+  /**
+   * When `token` expires, in milliseconds since the epoch (client clock), or `null` when that is
+   * not known. A token known to expire within {@link TokenSourceOptions.expiryMarginMs} is never
+   * handed out: {@link TokenSource.get} fetches a new one instead.
+   * @default reads the `exp` claim (seconds) of a JWT; `null` for any other token ({@link tokenSourceDefaults})
+   */
+  expiresAtMs?: (token: string) => number | null;
+  /**
+   * Milliseconds before its expiry from which a token counts as expired (room for clock skew
+   * and the time the server takes to check it).
+   * @default 1_000 ({@link tokenSourceDefaults})
+   */
+  expiryMarginMs?: number;
+}
+
+/** Defaults of {@link TokenSourceOptions}. */
+export const tokenSourceDefaults: Readonly<Required<Pick<TokenSourceOptions, 'expiresAtMs' | 'expiryMarginMs'>>> = Object.freeze({
+  expiresAtMs: jwtExpiresAtMs,
+  expiryMarginMs: 1_000,
+});
+
+/** The `exp` claim of a JWT, in milliseconds; `null` when `token` is not a JWT with a numeric `exp`. */
+export function jwtExpiresAtMs(token: string): number | null {
+  const payload = token.split('.')[1];
+  if (payload === undefined || typeof atob !== 'function') return null;
+  try {
+    const claims = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as { exp?: unknown } | null;
+    const exp = claims?.exp;
+    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : null;
+  } catch {
+    return null;
+  }
 }
 
 /** What {@link createTokenSource} returns. */
 export interface TokenSource {
   /**
-   * The current token: the one fetched last, or a new one when there is none yet. Given a
+   * The current token: the one fetched last, or a new one when there is none yet or the one held
+   * is known to have expired ({@link TokenSourceOptions.expiresAtMs}). Given a
    * `connectionParams` request that says the token is stale (reason `'refused'` or `'refresh'`),
    * the same as {@link TokenSource.refresh}. Concurrent calls share one fetch; a failed fetch is
    * not kept.
@@ -57,7 +90,11 @@ export interface TokenSource {
 
 /** Creates a {@link TokenSource}; see the module's example. */
 export function createTokenSource(options: TokenSourceOptions): TokenSource {
+  const expiresAtMs = options.expiresAtMs ?? tokenSourceDefaults.expiresAtMs;
+  const marginMs = options.expiryMarginMs ?? tokenSourceDefaults.expiryMarginMs;
   let token: string | null = null;
+  /** When `token` expires (read once, when it arrived), or `null` when not known. */
+  let tokenExpiresAtMs: number | null = null;
   let inFlight: Promise<string> | null = null;
   const listeners = new Set<(token: string) => void | Promise<unknown>>();
 
@@ -67,6 +104,7 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
       (fresh) => {
         inFlight = null;
         token = fresh;
+        tokenExpiresAtMs = expiresAtMs(fresh);
         if (notify) for (const listener of [...listeners]) tell(listener, fresh);
         return fresh;
       },
@@ -84,7 +122,8 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
     get: (request) => {
       if (request !== undefined && needsNewCredentials(request.reason)) return refresh();
       if (inFlight !== null) return inFlight;
-      return token !== null ? Promise.resolve(token) : fetchOnce(false);
+      if (token !== null && (tokenExpiresAtMs === null || tokenExpiresAtMs - marginMs > Date.now())) return Promise.resolve(token);
+      return fetchOnce(false); // none yet, or the one held has expired
     },
     refresh,
     subscribe(listener) {

@@ -281,6 +281,10 @@ export class WsClient {
     const { id } = message as { id?: unknown };
     if (id !== null && id !== undefined) {
       const response = message as ResponseMessage;
+      if (connection.rejection !== undefined && !connection.answered && 'error' in response) {
+        this.requests.handleRefused(connection, response); // the socket is not accepted: it changes nothing else
+        return;
+      }
       if (this.requests.handle(connection, response) || this.auth.handleAnswer(connection, response)) connection.answered = true;
       return;
     }
