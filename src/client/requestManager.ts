@@ -1,6 +1,6 @@
 import type { ProcedureType, RequestMessage, SubscriptionStopMessage } from '../protocol/index.js';
 import type { Call, CallSink, ResponseMessage, Route, Stops } from './call.js';
-import { Role } from './call.js';
+import { acceptTrackedEvent, Role } from './call.js';
 import type { Connection } from './connection.js';
 import { RouteTable } from './routeTable.js';
 import { callSafely } from './userCallback.js';
@@ -179,9 +179,20 @@ export class RequestManager {
     for (const call of [...this.calls]) if (call.method === 'subscription') this.finish(call, null, null, 'none');
   }
 
-  /** Fails the calls that were never sent. */
+  /** Fails the queries and mutations that were never sent; subscriptions stay queued. */
   public failQueued(error: Error): void {
-    for (const call of [...this.queue]) this.finish(call, null, error, 'none');
+    for (const call of [...this.queue]) if (call.method !== 'subscription') this.finish(call, null, error, 'none');
+  }
+
+  /** `messages` (taken back from `connection` before they went out) were not sent: their calls are queued again. */
+  public unsend(connection: Connection, messages: readonly unknown[]): void {
+    for (const message of messages) {
+      const route = this.routes.find(connection, (message as { id?: unknown }).id);
+      if (route?.role !== Role.Primary) continue;
+      this.routes.delete(route);
+      route.call.primary = null;
+      this.queue.add(route.call);
+    }
   }
 
   /** Resolves once no query or mutation is in flight. */
@@ -198,19 +209,7 @@ export class RequestManager {
     const { result } = message;
     switch (result.type) {
       case 'data': {
-        if (result.id !== undefined) {
-          const eventId = String(result.id);
-          const { overlap } = call;
-          if (overlap !== null) {
-            if (call.successor !== null) {
-              overlap.add(eventId); // the old socket, still in charge while the move is unconfirmed
-            } else if (overlap.delete(eventId)) {
-              if (overlap.size === 0) call.overlap = null;
-              return; // the new socket replays what the old one already delivered
-            }
-          }
-          call.lastEventId = eventId;
-        }
+        if (result.id !== undefined && !acceptTrackedEvent(call, String(result.id))) return;
         callSafely(call.sink.next, message);
         return;
       }

@@ -1,7 +1,6 @@
-import type { Operation, OperationResultEnvelope, TRPCClientError } from '@trpc/client';
-import type { AnyTRPCRouter, TRPCCombinedDataTransformer } from '@trpc/server';
+import type { OperationResultEnvelope, TRPCClientError } from '@trpc/client';
+import type { AnyTRPCRouter } from '@trpc/server';
 import type { BehaviorSubject, Observable } from '@trpc/server/observable';
-import { observable } from '@trpc/server/observable';
 import type { AuthenticatedResult } from '../protocol/index.js';
 import { AuthTransitionReason } from './authState.js';
 import type { ClientStats, SessionInfo } from './clientAuth.js';
@@ -16,7 +15,8 @@ import { closeErrorOf, TRPCWebSocketClosedError } from './errors.js';
 import type { ResolvedOptions, WebSocketClientOptions } from './options.js';
 import { resolveOptions } from './options.js';
 import type { Call, ResponseMessage } from './call.js';
-import { createCallSink } from './callSink.js';
+import type { WsRequestOptions } from './callObservable.js';
+import { callObservable } from './callObservable.js';
 import { IdleTimer } from './idleTimer.js';
 import { RequestManager } from './requestManager.js';
 import { SocketSlots } from './socketSlots.js';
@@ -26,14 +26,7 @@ type ClientError = TRPCClientError<AnyTRPCRouter>;
 
 export type { WsConnectionState } from './clientState.js';
 export type { ClientStats, SessionInfo } from './clientAuth.js';
-
-/** What {@link WsClient.request} takes: the same as tRPC's own `WsClient.request`. */
-export interface WsRequestOptions {
-  op: Pick<Operation, 'id' | 'type' | 'path' | 'input' | 'signal'>;
-  transformer: TRPCCombinedDataTransformer;
-  /** For a subscription: resume after this tracked event id. */
-  lastEventId?: string;
-}
+export type { WsRequestOptions } from './callObservable.js';
 
 /**
  * A WebSocket client for tRPC: one socket in use at a time (two while a server-requested
@@ -102,34 +95,22 @@ export class WsClient {
    * Sends one call; each subscriber to the returned observable is a new call with a new wire
    * id. Emits `{ result }` envelopes, errors with `TRPCClientError`, like tRPC's own client.
    */
-  public request({ op, transformer, lastEventId }: WsRequestOptions): Observable<OperationResultEnvelope<unknown, ClientError>, ClientError> {
-    return observable<OperationResultEnvelope<unknown, ClientError>, ClientError>((observer) => {
-      const { signal } = op;
-      if (signal?.aborted) {
-        observer.complete();
-        return;
-      }
-      const sink = createCallSink(observer, transformer);
-      const call = this.requests.create(op.type, op.path, transformer.input.serialize(op.input), lastEventId, sink);
-      this.submit(call);
-      const onAbort = () => observer.complete();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      return () => {
-        signal?.removeEventListener('abort', onAbort);
-        this.requests.cancel(call);
-      };
-    });
+  public request(opts: WsRequestOptions): Observable<OperationResultEnvelope<unknown, ClientError>, ClientError> {
+    return callObservable(this.requests, (call) => this.submit(call), opts);
   }
 
   /**
-   * Stops reconnecting, fails calls not yet sent, completes subscriptions, waits for queries
-   * and mutations in flight, then closes every socket. A later request opens a new one.
+   * Stops reconnecting, fails calls not yet sent (those made in this tick included: they are
+   * never sent) with `Closed before connection was established`, completes subscriptions, waits
+   * for queries and mutations in flight, then closes every socket. A later request opens a new one.
    */
   public async close(): Promise<void> {
     this.wanted = false;
     this.clearTimers();
     const closed = new TRPCWebSocketClosedError({ message: 'Closed before connection was established' });
     this.auth.fail(closed);
+    // Calls made in this tick still wait in their socket's frame: unsent, like those still queued.
+    for (const connection of this.sockets.all()) this.requests.unsend(connection, connection.takeUnsentCalls());
     this.requests.failQueued(closed);
     this.requests.completeSubscriptions();
     await this.requests.whenOneShotsSettled();

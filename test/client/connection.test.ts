@@ -62,7 +62,7 @@ describe('connectionParams', () => {
     wsClient.connectionState.subscribe({ next: (s) => s.error && errors.add(s.error) });
     expect(await trpc.whoami.query()).toBe('t2');
     expect(errors.size).toBe(1);
-    expect([...errors][0]?.message).toMatch(/WebSocket closed \(1006\): params-failed/);
+    expect([...errors][0]?.cause).toMatchObject({ message: 'WebSocket closed', code: 1006, reason: 'params-failed' });
     expect(server.sockets).toHaveLength(2);
   });
 });
