@@ -3,6 +3,7 @@
  * credential source, re-authentication, the extension frames `lanyard.session` /
  * `lanyard.refresh`, `connectionState.auth`, and the counters.
  */
+import { TRPCClientError } from '@trpc/client';
 import type { AuthenticatedResult } from '../protocol/index.js';
 import { isRefreshRequest, readSession } from './authFrames.js';
 import { AuthTransitionReason, authStateOf } from './authState.js';
@@ -80,6 +81,12 @@ export class ClientAuth {
 
   /** The client gave up its sockets: a re-authentication under way fails with `error`. */
   public fail(error: Error): void {
+    this.reauth.fail(error);
+  }
+
+  /** `connectionParams` failed for a socket: shown as `authError`; a re-authentication waiting for that socket fails too. */
+  public credentialsFailed(error: Error): void {
+    this.state.setAuthError(TRPCClientError.from(error));
     this.reauth.fail(error);
   }
 

@@ -1,4 +1,5 @@
 import { TRPCClientError } from '@trpc/client';
+import type { AnyTRPCRouter } from '@trpc/server';
 import type { Connection, ConnectionTransition } from './connection.js';
 import { TransitionReason } from './connectionState.js';
 
@@ -45,11 +46,27 @@ function closeReasonOf(cause: unknown): string | undefined {
 }
 
 /**
- * Why calls on a closed socket fail: the close itself, or — when the server refused the
+ * The credential source (`connectionParams`) threw or rejected with `cause`: the error callers,
+ * `connectionState.error` and `connectionState.authError` see, with `cause` as its `cause`.
+ */
+export function credentialsError(cause: unknown): TRPCClientError<AnyTRPCRouter> {
+  return TRPCClientError.from(cause instanceof Error ? cause : new Error(String(cause), { cause }));
+}
+
+/** An `error` event carrying `error` (as a browser's `ErrorEvent` does), for `onError`. */
+export function errorEventOf(error: Error): Event {
+  const event = typeof Event === 'function' ? new Event('error') : ({ type: 'error' } as Event);
+  return Object.assign(event, { error, message: error.message });
+}
+
+/**
+ * Why calls on a closed socket fail: the credential source's error when it failed (see
+ * {@link credentialsError}); else the close itself, or — when the server refused the
  * connection with an `id: null` error before answering anything (e.g. `createContext` threw) —
  * that error, with the close as its cause.
  */
 export function closeErrorOf(connection: Connection, change: ConnectionTransition): Error {
+  if (change.reason === TransitionReason.ParamsFailed) return credentialsError(change.cause);
   const why = change.reason === TransitionReason.SocketClosed ? undefined : change.reason;
   const closed = socketClosedError(change.closeCode, change.cause, why);
   const { rejection } = connection;

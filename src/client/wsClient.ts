@@ -11,7 +11,7 @@ import { decideAfterClose, wasAccepted } from './closePolicy.js';
 import type { ConnectionListener, ConnectionTransition, WsConnectionInfo } from './connection.js';
 import type { ServerInfo } from './negotiation.js';
 import { Connection, ConnectionState, TransitionReason } from './connection.js';
-import { closeErrorOf, TRPCWebSocketClosedError } from './errors.js';
+import { closeErrorOf, errorEventOf, TRPCWebSocketClosedError } from './errors.js';
 import type { ResolvedOptions, WebSocketClientOptions } from './options.js';
 import { resolveOptions } from './options.js';
 import type { Call, ResponseMessage } from './call.js';
@@ -230,6 +230,7 @@ export class WsClient {
     const error = closeErrorOf(connection, change);
     this.auth.onSocketClosed(connection, decision, wasActive || wasReplacement);
     this.requests.connectionLost(connection, error);
+    if (change.reason === TransitionReason.ParamsFailed) this.onCredentialsFailed(error);
     if (!this.wanted) return;
     const { active } = this.sockets;
     if (active?.isReady && this.requests.hasQueued()) this.requests.flushTo(active);
@@ -277,6 +278,18 @@ export class WsClient {
     } else if ('error' in message && !connection.answered) {
       connection.rejection = message; // e.g. `createContext` threw; surfaced when the socket closes
     }
+  }
+
+  /**
+   * `connectionParams` threw or rejected: tell `onError` and `connectionState.authError`, and fail
+   * what waits on credentials — queued queries and mutations and a `reauthenticate()` — at once
+   * rather than through the retries. Subscriptions stay queued: they resume on the next socket.
+   */
+  private onCredentialsFailed(error: Error): void {
+    const { cause } = error; // the credential source's own error
+    if (this.options.onError) callSafely(this.options.onError, errorEventOf(cause instanceof Error ? cause : error));
+    this.auth.credentialsFailed(error);
+    this.requests.failQueued(error);
   }
 
   /** The server asked for a reconnect: open the new socket before letting go of this one. */
