@@ -18,7 +18,7 @@ export function createWSClient(opts: WebSocketClientOptions): WsClient {
 export type TRPCWebSocketClient = WsClient;
 
 export { WsClient } from './wsClient.js';
-export type { ClientStats, SessionInfo, WsConnectionState, WsRequestOptions } from './wsClient.js';
+export type { ClientStats, SessionInfo, WsAuthState, WsConnectionState, WsRequestOptions } from './wsClient.js';
 export { AuthState } from './authState.js';
 export { CredentialsReason } from './credentials.js';
 export type { CredentialsRequest } from './credentials.js';

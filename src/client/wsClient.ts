@@ -5,7 +5,7 @@ import type { AuthenticatedResult } from '../protocol/index.js';
 import { AuthTransitionReason } from './authState.js';
 import type { ClientStats, SessionInfo } from './clientAuth.js';
 import { ClientAuth } from './clientAuth.js';
-import type { StockConnectionState, WsConnectionState } from './clientState.js';
+import type { StockConnectionState, WsAuthState, WsConnectionState } from './clientState.js';
 import { ClientState, CONNECTING, connectingWith, IDLE, PENDING } from './clientState.js';
 import { decideAfterClose, wasAccepted } from './closePolicy.js';
 import type { ConnectionListener, ConnectionTransition, WsConnectionInfo } from './connection.js';
@@ -24,7 +24,7 @@ import { callSafely } from './userCallback.js';
 
 type ClientError = TRPCClientError<AnyTRPCRouter>;
 
-export type { WsConnectionState } from './clientState.js';
+export type { WsAuthState, WsConnectionState } from './clientState.js';
 export type { ClientStats, SessionInfo } from './clientAuth.js';
 export type { WsRequestOptions } from './callObservable.js';
 
@@ -36,10 +36,13 @@ export type { WsRequestOptions } from './callObservable.js';
  */
 export class WsClient {
   /**
-   * The connection state: tRPC's own `{ type, state, error }`, exactly as its client reports
-   * it, plus `auth` and `authError` (see {@link WsConnectionState}).
+   * The connection state: tRPC's own `{ type, state, error }`, emitted exactly when its client
+   * would emit it, plus `auth` and `authError` (see {@link WsConnectionState}), current in `get()`.
+   * Their changes are emitted on {@link WsClient.authState}, not here.
    */
   public readonly connectionState: BehaviorSubject<WsConnectionState>;
+  /** The auth lifecycle (`auth`, `authError`); emits on every change of either. */
+  public readonly authState: BehaviorSubject<WsAuthState>;
 
   private readonly options: ResolvedOptions;
   private readonly state: ClientState;
@@ -77,7 +80,8 @@ export class WsClient {
     );
     const lazy = this.options.lazy.enabled;
     this.state = new ClientState(lazy ? IDLE : CONNECTING);
-    this.connectionState = this.state.subject;
+    this.connectionState = this.state.connectionState;
+    this.authState = this.state.authState;
     this.auth = new ClientAuth(this.options.connectionParams, this.state, {
       active: () => this.sockets.active,
       wantSocket: () => this.wantSocket(),

@@ -91,6 +91,24 @@ describe('our client ↔ our server', () => {
     expect(wsClient.session?.expiresAt).toBeGreaterThan(Date.now());
   });
 
+  it('connectionState emits only when tRPC’s own state or error changes; auth changes go to authState', async () => {
+    const server = await serve({ lifetimeMs: 60_000 });
+    const { wsClient, trpc } = client(server.url, { connectionParams: () => ({ token: 'ok-ivy' }) });
+    const emitted: Array<{ state: string; error: unknown }> = [];
+    wsClient.connectionState.subscribe({ next: (s) => emitted.push({ state: s.state, error: s.error }) });
+    const auths: string[] = [];
+    wsClient.authState.subscribe({ next: (s) => auths.push(s.auth) });
+    await trpc.whoami.query();
+    await waitFor(() => wsClient.session !== null, 'the session');
+    await wsClient.reauthenticate();
+    expect(emitted).toEqual([
+      { state: 'connecting', error: null },
+      { state: 'pending', error: null },
+    ]);
+    expect(auths).toEqual(['none', 'authenticating', 'authenticated', 'refreshing', 'authenticated']);
+    expect(wsClient.connectionState.get()).toMatchObject({ state: 'pending', auth: 'authenticated', authError: null }); // get() is current
+  });
+
   it('refreshes in-band before the session expires: same socket, subscription uninterrupted, new expiry', async () => {
     const server = await serve({ lifetimeMs: 400, refreshAheadMs: 200 });
     let n = 0;
