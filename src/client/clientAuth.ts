@@ -5,7 +5,7 @@
  */
 import { TRPCClientError } from '@trpc/client';
 import type { AuthenticatedResult } from '../protocol/index.js';
-import { isRefreshRequest, readSession } from './authFrames.js';
+import { isRefreshRequest, readSession, refreshSeqOf } from './authFrames.js';
 import { AuthTransitionReason, authStateOf } from './authState.js';
 import type { ResponseMessage } from './call.js';
 import type { ClientState } from './clientState.js';
@@ -130,7 +130,8 @@ export class ClientAuth {
       connection.session = session;
       this.onSocketChanged(AuthTransitionReason.SessionConfirmed);
     } else if (isRefreshRequest(message) && connection === this.host.active()) {
-      // Nobody to throw to: a failure shows in `connectionState.authError`.
+      this.reauth.refreshRequested(connection, refreshSeqOf(message));
+      // Nobody to throw to: a failure shows in `authState.authError`.
       this.reauth.run(CredentialsReason.Refresh).catch(() => undefined);
     }
   }
