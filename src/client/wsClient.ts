@@ -14,7 +14,9 @@ import { Connection, ConnectionState, TransitionReason } from './connection.js';
 import { closeErrorOf, errorEventOf, TRPCWebSocketClosedError } from './errors.js';
 import type { ResolvedOptions, WebSocketClientOptions } from './options.js';
 import { resolveOptions } from './options.js';
-import type { Call, ResponseMessage } from './call.js';
+import type { Call } from './call.js';
+import type { InboundTargets } from './inbound.js';
+import { routeInbound } from './inbound.js';
 import type { WsRequestOptions } from './callObservable.js';
 import { callObservable } from './callObservable.js';
 import { IdleTimer } from './idleTimer.js';
@@ -58,12 +60,14 @@ export class WsClient {
 
   private readonly listener: ConnectionListener = {
     onTransition: (connection, change) => this.onTransition(connection, change),
-    onMessage: (connection, message) => this.onMessage(connection, message),
+    onMessage: (connection, message) => routeInbound(connection, message, this.inbound),
     onSocketError: (_connection, event) => {
       if (this.options.onError) callSafely(this.options.onError, event);
     },
     onNegotiated: () => this.auth.onSocketChanged(AuthTransitionReason.Negotiated),
   };
+
+  private readonly inbound: InboundTargets;
 
   constructor(opts: WebSocketClientOptions) {
     this.options = resolveOptions(opts);
@@ -91,6 +95,14 @@ export class WsClient {
         if (this.requests.size === 0) this.armLazyClose();
       },
     });
+    this.inbound = {
+      requests: this.requests,
+      auth: this.auth,
+      // Make-before-break: the new socket opens before this one is let go.
+      onReconnectRequested: (connection) => {
+        if (connection === this.sockets.active) this.replaceActive();
+      },
+    };
     this.wanted = !lazy;
     if (!lazy) this.dial();
   }
@@ -262,28 +274,6 @@ export class WsClient {
     this.scheduleDial();
   }
 
-  private onMessage(connection: Connection, message: unknown): void {
-    if (typeof message !== 'object' || message === null) return;
-    const { id } = message as { id?: unknown };
-    if (id !== null && id !== undefined) {
-      const response = message as ResponseMessage;
-      if (connection.rejection !== undefined && !connection.answered && 'error' in response) {
-        this.requests.handleRefused(connection, response); // the socket is not accepted: it changes nothing else
-        return;
-      }
-      if (this.requests.handle(connection, response) || this.auth.handleAnswer(connection, response)) connection.answered = true;
-      return;
-    }
-    if ('method' in message) {
-      // tRPC's `reconnect`, and our auth frames (only from a server that said hello, which the
-      // connection read itself); other methods are ignored.
-      if (message.method === 'reconnect') this.onReconnectRequested(connection);
-      else this.auth.onExtensionFrame(connection, message);
-    } else if ('error' in message && !connection.answered) {
-      connection.rejection = message; // e.g. `createContext` threw; surfaced when the socket closes
-    }
-  }
-
   /**
    * `connectionParams` threw or rejected: tell `onError` and `connectionState.authError`, and fail
    * what waits on credentials — queued queries and mutations and a `reauthenticate()` — at once
@@ -294,11 +284,6 @@ export class WsClient {
     if (this.options.onError) callSafely(this.options.onError, errorEventOf(cause instanceof Error ? cause : error));
     this.auth.credentialsFailed(error);
     this.requests.failQueued(error);
-  }
-
-  /** The server asked for a reconnect: open the new socket before letting go of this one. */
-  private onReconnectRequested(connection: Connection): void {
-    if (connection === this.sockets.active) this.replaceActive();
   }
 
   /** Opens a replacement for the ready socket in use (make-before-break), unless one is on its way. */
