@@ -42,6 +42,8 @@ export interface ClientAuthHost {
   nextWireId(): number;
   /** A re-authentication ended, either way. */
   onReauthenticationLanded(): void;
+  /** The credential source threw or rejected with `error` (for `onError`). */
+  onCredentialsError(error: unknown): void;
 }
 
 export class ClientAuth {
@@ -62,7 +64,7 @@ export class ClientAuth {
       wantSocket: () => host.wantSocket(),
       replaceActive: () => host.replaceActive(),
       nextWireId: () => host.nextWireId(),
-      credentials: (reason) => this.credentials.get(reason),
+      credentials: (reason) => this.inBandCredentials(reason),
       onRefreshingChanged: (started) => this.update(started ? AuthTransitionReason.RefreshStarted : AuthTransitionReason.RefreshEnded),
       onFailed: (error) => state.setAuthError(error),
       onLanded: () => host.onReauthenticationLanded(),
@@ -88,6 +90,16 @@ export class ClientAuth {
   public credentialsFailed(error: Error): void {
     this.state.setAuthError(TRPCClientError.from(error));
     this.reauth.fail(error);
+  }
+
+  /** Credentials for an in-band re-authentication; a failure is also reported to the host. */
+  private async inBandCredentials(reason: CredentialsReason): Promise<ConnectionParams> {
+    try {
+      return await this.credentials.get(reason);
+    } catch (error) {
+      this.host.onCredentialsError(error);
+      throw error;
+    }
   }
 
   /** A new socket's `connectionParams`: new ones after a refusal, else what a flight under way asked for. */

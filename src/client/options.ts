@@ -92,7 +92,7 @@ export interface WebSocketClientOptions {
   /** Called when a socket opens (before its `connectionParams` frame is sent). */
   onOpen?: () => void;
   /**
-   * Called with the socket's `error` event; and, when `connectionParams` throws or rejects, with
+   * Called with the socket's `error` event; and, whenever `connectionParams` throws or rejects (for a new socket or in band), with
    * an `error` event whose `error` is what it threw (as a browser's `ErrorEvent` carries it).
    */
   onError?: (evt?: Event) => void;

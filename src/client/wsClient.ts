@@ -94,6 +94,9 @@ export class WsClient {
       onReauthenticationLanded: () => {
         if (this.requests.size === 0) this.armLazyClose();
       },
+      onCredentialsError: (error) => {
+        if (this.options.onError) callSafely(this.options.onError, errorEventOf(error instanceof Error ? error : new Error(String(error))));
+      },
     });
     this.inbound = {
       requests: this.requests,

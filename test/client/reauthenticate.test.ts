@@ -363,3 +363,25 @@ describe('in-band refusals the server explains, and refresh requests that arrive
     expect(credentials.reasons).toEqual(['connect', 'reauthenticate', 'refresh']);
   });
 });
+
+describe('a credential source that fails in band', () => {
+  it('rejects reauthenticate() with its error as the cause, and reports it to onError and authState.authError', async () => {
+    const server = await startScriptedServer({ answerAuthenticate: () => ({ result: { type: 'data', data: { expiresAt: null } } }) });
+    const down = new Error('token service down');
+    const onErrors: unknown[] = [];
+    const { trpc, wsClient } = connect(server.url, {
+      connectionParams: ({ reason }) => {
+        if (reason !== 'connect') throw down;
+        return { token: 't' };
+      },
+      onError: (event) => onErrors.push(event),
+    });
+    await trpc.echo.query('a');
+    await waitFor(() => wsClient.session !== null);
+    const error = await wsClient.reauthenticate().catch((e: unknown) => e);
+    expect((error as TRPCClientError<never>).cause).toBe(down);
+    expect(onErrors).toEqual([expect.objectContaining({ type: 'error', error: down })]);
+    expect(wsClient.authState.get().authError?.cause).toBe(down);
+    expect(server.framesOf('lanyard.authenticate')).toEqual([]);
+  });
+});
