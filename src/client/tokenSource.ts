@@ -31,10 +31,11 @@ export interface TokenSourceOptions {
   /** Fetches a new token (e.g. from the auth server, or by a refresh token). Never called concurrently. */
   fetchToken: () => Promise<string>;
   /**
-   * When `token` expires, in milliseconds since the epoch (client clock), or `null` when that is
-   * not known. A token known to expire within {@link TokenSourceOptions.expiryMarginMs} is never
-   * handed out: {@link TokenSource.get} fetches a new one instead.
-   * @default reads the `exp` claim (seconds) of a JWT; `null` for any other token ({@link tokenSourceDefaults})
+   * When `token`, just fetched, expires, in milliseconds since the epoch on this machine's clock,
+   * or `null` when that is not known. Called once per token, when it arrives. A token known to
+   * expire within {@link TokenSourceOptions.expiryMarginMs} is never handed out:
+   * {@link TokenSource.get} fetches a new one instead.
+   * @default {@link jwtExpiresAtMs}: a JWT's lifetime from its `exp` and `iat` claims; `null` for any other token ({@link tokenSourceDefaults})
    */
   expiresAtMs?: (token: string) => number | null;
   /**
@@ -51,14 +52,19 @@ export const tokenSourceDefaults: Readonly<Required<Pick<TokenSourceOptions, 'ex
   expiryMarginMs: 1_000,
 });
 
-/** The `exp` claim of a JWT, in milliseconds; `null` when `token` is not a JWT with a numeric `exp`. */
+/**
+ * When a JWT just received expires on this machine's clock, in milliseconds: now plus its
+ * lifetime (`exp - iat`) when it has `iat`, so a skewed client clock does not matter; else its
+ * `exp`. `null` when `token` is not a JWT with a numeric `exp`. Decoding is not verifying.
+ */
 export function jwtExpiresAtMs(token: string): number | null {
   const payload = token.split('.')[1];
   if (payload === undefined || typeof atob !== 'function') return null;
   try {
-    const claims = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as { exp?: unknown } | null;
-    const exp = claims?.exp;
-    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : null;
+    const claims = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as { exp?: unknown; iat?: unknown } | null;
+    const { exp, iat } = claims ?? {};
+    if (typeof exp !== 'number' || !Number.isFinite(exp)) return null;
+    return typeof iat === 'number' && Number.isFinite(iat) ? Date.now() + (exp - iat) * 1000 : exp * 1000;
   } catch {
     return null;
   }

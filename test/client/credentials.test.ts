@@ -127,6 +127,16 @@ describe('createTokenSource', () => {
     expect(n).toBe(2);
   });
 
+  it('reads a JWT’s lifetime from exp − iat, so a client clock far off the issuer’s does not matter', async () => {
+    const jwt = (claims: object) => `header.${btoa(JSON.stringify(claims)).replace(/=+$/, '')}.signature`;
+    const issuerNowSeconds = Math.floor(Date.now() / 1000) - 7_200; // the issuer's clock is 2 h behind ours
+    let n = 0;
+    const tokens = createTokenSource({ fetchToken: async () => jwt({ iat: issuerNowSeconds, exp: issuerNowSeconds + 600, n: ++n }) });
+    const first = await tokens.get();
+    expect(await tokens.get()).toBe(first); // 10 minutes left, whatever the clocks say
+    expect(n).toBe(1);
+  });
+
   it('reads expiry with expiresAtMs, counting a token within expiryMarginMs of it as expired', async () => {
     let n = 0;
     const tokens = createTokenSource({
