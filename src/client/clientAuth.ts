@@ -86,8 +86,12 @@ export class ClientAuth {
     this.reauth.fail(error);
   }
 
-  /** `connectionParams` failed for a socket: shown as `authError`; a re-authentication waiting for that socket fails too. */
+  /**
+   * `connectionParams` failed for a socket (`error`'s `cause` is what it threw): reported to the
+   * host (`onError`), shown as `authError`; a re-authentication waiting for that socket fails too.
+   */
   public credentialsFailed(error: Error): void {
+    this.host.onCredentialsError(error.cause ?? error);
     this.state.setAuthError(TRPCClientError.from(error));
     this.reauth.fail(error);
   }

@@ -54,9 +54,9 @@ export function credentialsError(cause: unknown): TRPCClientError<AnyTRPCRouter>
 }
 
 /** An `error` event carrying `error` (as a browser's `ErrorEvent` does), for `onError`. */
-export function errorEventOf(error: Error): Event {
+export function errorEventOf(error: unknown): Event {
   const event = typeof Event === 'function' ? new Event('error') : ({ type: 'error' } as Event);
-  return Object.assign(event, { error, message: error.message });
+  return Object.assign(event, { error, message: error instanceof Error ? error.message : String(error) });
 }
 
 /**

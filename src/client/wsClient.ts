@@ -95,7 +95,7 @@ export class WsClient {
         if (this.requests.size === 0) this.armLazyClose();
       },
       onCredentialsError: (error) => {
-        if (this.options.onError) callSafely(this.options.onError, errorEventOf(error instanceof Error ? error : new Error(String(error))));
+        if (this.options.onError) callSafely(this.options.onError, errorEventOf(error));
       },
     });
     this.inbound = {
@@ -249,7 +249,11 @@ export class WsClient {
     const error = closeErrorOf(connection, change);
     this.auth.onSocketClosed(connection, decision, wasActive || wasReplacement);
     this.requests.connectionLost(connection, error);
-    if (change.reason === TransitionReason.ParamsFailed) this.onCredentialsFailed(error);
+    if (change.reason === TransitionReason.ParamsFailed) {
+      // What waits on credentials fails at once, not through the retries; subscriptions stay queued.
+      this.auth.credentialsFailed(error);
+      this.requests.failQueued(error);
+    }
     if (!this.wanted) return;
     const { active } = this.sockets;
     if (active?.isReady && this.requests.hasQueued()) this.requests.flushTo(active);
@@ -275,18 +279,6 @@ export class WsClient {
     }
     this.state.setStock(connectingWith(error));
     this.scheduleDial();
-  }
-
-  /**
-   * `connectionParams` threw or rejected: tell `onError` and `connectionState.authError`, and fail
-   * what waits on credentials — queued queries and mutations and a `reauthenticate()` — at once
-   * rather than through the retries. Subscriptions stay queued: they resume on the next socket.
-   */
-  private onCredentialsFailed(error: Error): void {
-    const { cause } = error; // the credential source's own error
-    if (this.options.onError) callSafely(this.options.onError, errorEventOf(cause instanceof Error ? cause : error));
-    this.auth.credentialsFailed(error);
-    this.requests.failQueued(error);
   }
 
   /** Opens a replacement for the ready socket in use (make-before-break), unless one is on its way. */
