@@ -21,6 +21,7 @@ import type { WsRequestOptions } from './callObservable.js';
 import { callObservable } from './callObservable.js';
 import { IdleTimer } from './idleTimer.js';
 import { RequestManager } from './requestManager.js';
+import { Dialer } from './dialer.js';
 import { SocketSlots } from './socketSlots.js';
 import { callSafely } from './userCallback.js';
 
@@ -51,10 +52,7 @@ export class WsClient {
   private readonly requests: RequestManager;
   private readonly auth: ClientAuth;
   private readonly sockets = new SocketSlots();
-  /** Whether the client wants a socket: false after `close()`, a lazy close or a `'stop'` close. */
-  private wanted: boolean;
-  private attemptIndex = 0;
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly dialer: Dialer;
   /** Lazy mode's close after `lazy.closeMs` without calls. */
   private readonly lazyClose: IdleTimer;
 
@@ -79,7 +77,7 @@ export class WsClient {
     });
     this.lazyClose = new IdleTimer(
       this.options.lazy.closeMs,
-      () => this.requests.size > 0 || this.auth.reauthenticating || !this.wanted,
+      () => this.requests.size > 0 || this.auth.reauthenticating || !this.dialer.wanted,
       () => this.stopWanting(IDLE), // lazy: the next request opens a socket
     );
     const lazy = this.options.lazy.enabled;
@@ -89,7 +87,7 @@ export class WsClient {
     this.auth = new ClientAuth(this.options.connectionParams, this.state, {
       active: () => this.sockets.active,
       wantSocket: () => this.wantSocket(),
-      replaceActive: () => this.replaceActive(),
+      replaceActive: () => this.dialer.replaceActive(),
       nextWireId: () => this.requests.nextWireId(),
       onReauthenticationLanded: () => {
         if (this.requests.size === 0) this.armLazyClose();
@@ -103,11 +101,16 @@ export class WsClient {
       auth: this.auth,
       // Make-before-break: the new socket opens before this one is let go.
       onReconnectRequested: (connection) => {
-        if (connection === this.sockets.active) this.replaceActive();
+        if (connection === this.sockets.active) this.dialer.replaceActive();
       },
     };
-    this.wanted = !lazy;
-    if (!lazy) this.dial();
+    this.dialer = new Dialer(
+      this.sockets,
+      this.options.retryDelayMs,
+      () => new Connection(this.options, this.listener, this.auth.credentialsForSocket),
+      !lazy,
+    );
+    if (!lazy) this.dialer.dial();
   }
 
   /**
@@ -124,7 +127,6 @@ export class WsClient {
    * for queries and mutations in flight, then closes every socket. A later request opens a new one.
    */
   public async close(): Promise<void> {
-    this.wanted = false;
     this.clearTimers();
     const closed = new TRPCWebSocketClosedError({ message: 'Closed before connection was established' });
     this.auth.fail(closed);
@@ -189,31 +191,9 @@ export class WsClient {
 
   /** Makes sure a socket is wanted and on its way. */
   private wantSocket(): void {
-    if (!this.wanted) {
-      this.wanted = true;
-      this.attemptIndex = 0;
-    }
-    if (this.sockets.occupied || this.retryTimer !== undefined) return;
+    if (!this.dialer.want()) return;
     this.state.setStock(CONNECTING);
-    this.dial();
-  }
-
-  /** Opens a socket: the replacement when the active one is ready, else the active one. */
-  private readonly dial = (): void => {
-    this.retryTimer = undefined;
-    if (!this.wanted) return;
-    const { active } = this.sockets;
-    if (active !== null && !active.isReady) return; // it is already on its way
-    const connection = new Connection(this.options, this.listener, this.auth.credentialsForSocket);
-    this.sockets.place(connection);
-    connection.open();
-  };
-
-  private scheduleDial(): void {
-    if (this.retryTimer !== undefined) return;
-    const delayMs = this.options.retryDelayMs(this.attemptIndex++);
-    // Always through a timer, even for 0 ms: a socket that fails synchronously must not recurse.
-    this.retryTimer = setTimeout(this.dial, Math.max(0, delayMs));
+    this.dialer.dial();
   }
 
   private onTransition(connection: Connection, change: ConnectionTransition): void {
@@ -254,7 +234,7 @@ export class WsClient {
       this.auth.credentialsFailed(error);
       this.requests.failQueued(error);
     }
-    if (!this.wanted) return;
+    if (!this.dialer.wanted) return;
     const { active } = this.sockets;
     if (active?.isReady && this.requests.hasQueued()) this.requests.flushTo(active);
     if (!wasActive && !wasReplacement) return;
@@ -263,30 +243,22 @@ export class WsClient {
       this.stop(error);
       return;
     }
-    if (wasAccepted(connection, decision, Date.now())) this.attemptIndex = 0;
+    if (wasAccepted(connection, decision, Date.now())) this.dialer.resetBackoff();
     if (wasActive && this.sockets.replacement !== null) {
       this.state.setStock(connectingWith(error)); // the replacement, still opening, takes over
       return;
     }
     if (wasReplacement && this.sockets.active !== null) {
-      this.scheduleDial(); // the active socket keeps serving; try to replace it again later
+      this.dialer.schedule(); // the active socket keeps serving; try to replace it again later
       return;
     }
     if (this.options.lazy.enabled && !this.requests.hasSubscriptions() && !this.requests.hasQueued() && !this.auth.reauthenticating) {
-      this.wanted = false; // lazy: the next request opens a socket
+      this.dialer.wanted = false; // lazy: the next request opens a socket
       this.state.setStock(IDLE);
       return;
     }
     this.state.setStock(connectingWith(error));
-    this.scheduleDial();
-  }
-
-  /** Opens a replacement for the ready socket in use (make-before-break), unless one is on its way. */
-  private replaceActive(): void {
-    const { active, replacement } = this.sockets;
-    if (active === null || !active.isReady) return;
-    if (replacement !== null || this.retryTimer !== undefined) return;
-    this.dial();
+    this.dialer.schedule();
   }
 
   /** A `'stop'` close: no reconnect; every call fails; the state keeps the error. */
@@ -302,19 +274,18 @@ export class WsClient {
 
   /** No more sockets until the next request: close them all and show `state`. */
   private stopWanting(state: StockConnectionState): void {
-    this.wanted = false;
     this.clearTimers();
     for (const connection of this.sockets.clear()) connection.close();
     this.state.setStock(state);
   }
 
+  /** Wants no socket until the next request: no dial scheduled, no lazy close pending. */
   private clearTimers(): void {
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    this.dialer.stop();
     this.lazyClose.cancel();
   }
 
   private armLazyClose(): void {
-    if (this.options.lazy.enabled && this.wanted) this.lazyClose.arm();
+    if (this.options.lazy.enabled && this.dialer.wanted) this.lazyClose.arm();
   }
 }
