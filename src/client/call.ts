@@ -57,3 +57,21 @@ export interface Call {
   ended: boolean;
 }
 
+/**
+ * Takes tracked event `eventId` for `call`, from the socket that answers it: `false` when the
+ * new socket of a moved subscription replays one the old socket already delivered (drop it).
+ * Records it as the call's `lastEventId` otherwise.
+ */
+export function acceptTrackedEvent(call: Call, eventId: string): boolean {
+  const { overlap } = call;
+  if (overlap !== null) {
+    if (call.successor !== null) {
+      overlap.add(eventId); // the old socket, still in charge while the move is unconfirmed
+    } else if (overlap.delete(eventId)) {
+      if (overlap.size === 0) call.overlap = null;
+      return false;
+    }
+  }
+  call.lastEventId = eventId;
+  return true;
+}

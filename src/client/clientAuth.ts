@@ -3,8 +3,9 @@
  * credential source, re-authentication, the extension frames `lanyard.session` /
  * `lanyard.refresh`, `connectionState.auth`, and the counters.
  */
+import { TRPCClientError } from '@trpc/client';
 import type { AuthenticatedResult } from '../protocol/index.js';
-import { isRefreshRequest, readSession } from './authFrames.js';
+import { isRefreshRequest, readSession, refreshSeqOf } from './authFrames.js';
 import { AuthTransitionReason, authStateOf } from './authState.js';
 import type { ResponseMessage } from './call.js';
 import type { ClientState } from './clientState.js';
@@ -41,6 +42,8 @@ export interface ClientAuthHost {
   nextWireId(): number;
   /** A re-authentication ended, either way. */
   onReauthenticationLanded(): void;
+  /** The credential source threw or rejected with `error` (for `onError`). */
+  onCredentialsError(error: unknown): void;
 }
 
 export class ClientAuth {
@@ -61,7 +64,7 @@ export class ClientAuth {
       wantSocket: () => host.wantSocket(),
       replaceActive: () => host.replaceActive(),
       nextWireId: () => host.nextWireId(),
-      credentials: (reason) => this.credentials.get(reason),
+      credentials: (reason) => this.inBandCredentials(reason),
       onRefreshingChanged: (started) => this.update(started ? AuthTransitionReason.RefreshStarted : AuthTransitionReason.RefreshEnded),
       onFailed: (error) => state.setAuthError(error),
       onLanded: () => host.onReauthenticationLanded(),
@@ -81,6 +84,26 @@ export class ClientAuth {
   /** The client gave up its sockets: a re-authentication under way fails with `error`. */
   public fail(error: Error): void {
     this.reauth.fail(error);
+  }
+
+  /**
+   * `connectionParams` failed for a socket (`error`'s `cause` is what it threw): reported to the
+   * host (`onError`), shown as `authError`; a re-authentication waiting for that socket fails too.
+   */
+  public credentialsFailed(error: Error): void {
+    this.host.onCredentialsError(error.cause ?? error);
+    this.state.setAuthError(TRPCClientError.from(error));
+    this.reauth.fail(error);
+  }
+
+  /** Credentials for an in-band re-authentication; a failure is also reported to the host. */
+  private async inBandCredentials(reason: CredentialsReason): Promise<ConnectionParams> {
+    try {
+      return await this.credentials.get(reason);
+    } catch (error) {
+      this.host.onCredentialsError(error);
+      throw error;
+    }
   }
 
   /** A new socket's `connectionParams`: new ones after a refusal, else what a flight under way asked for. */
@@ -123,7 +146,8 @@ export class ClientAuth {
       connection.session = session;
       this.onSocketChanged(AuthTransitionReason.SessionConfirmed);
     } else if (isRefreshRequest(message) && connection === this.host.active()) {
-      // Nobody to throw to: a failure shows in `connectionState.authError`.
+      this.reauth.refreshRequested(connection, refreshSeqOf(message));
+      // Nobody to throw to: a failure shows in `authState.authError`.
       this.reauth.run(CredentialsReason.Refresh).catch(() => undefined);
     }
   }

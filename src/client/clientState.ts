@@ -4,10 +4,9 @@
  */
 import { TRPCClientError } from '@trpc/client';
 import type { AnyTRPCRouter } from '@trpc/server';
-import type { BehaviorSubject } from '@trpc/server/observable';
-import { behaviorSubject } from '@trpc/server/observable';
-import type { AuthTransitionReason } from './authState.js';
-import { AuthState } from './authState.js';
+import { AuthState, AuthTransitionReason } from './authState.js';
+import type { StateSubject } from './stateSubject.js';
+import { stateSubject } from './stateSubject.js';
 import type { TRPCConnectionState } from './trpcInternals.js';
 
 type ClientError = TRPCClientError<AnyTRPCRouter>;
@@ -15,12 +14,8 @@ type ClientError = TRPCClientError<AnyTRPCRouter>;
 /** tRPC's own connection state: `idle`, `connecting` (the only one that may carry an error) or `pending`. */
 export type StockConnectionState = TRPCConnectionState<ClientError>;
 
-/**
- * The client's connection state: tRPC's own shape (`state` and `error` mean exactly what they
- * mean in tRPC) plus two fields of the auth lifecycle. A new object is emitted whenever any of
- * them changes.
- */
-export type WsConnectionState = StockConnectionState & {
+/** The auth lifecycle, as `WsClient.authState` reports it. */
+export interface WsAuthState {
   /**
    * - `'none'`: no socket is open (idle, or between sockets), or the server is stock tRPC,
    *   which gives no signal;
@@ -31,13 +26,21 @@ export type WsConnectionState = StockConnectionState & {
    */
   readonly auth: AuthState;
   /**
-   * Why the last re-authentication failed (e.g. `data.code` `UNAUTHORIZED`, or the credential
-   * source threw) — including one the server asked for, which has no caller to throw to.
-   * `null` again once a session is confirmed. A refusal that ends the socket (4403) shows in
-   * `error` as well, like every close.
+   * Why the credentials last failed: a refused re-authentication (e.g. `data.code`
+   * `UNAUTHORIZED`), including one the server asked for, which has no caller to throw to; or the
+   * credential source threw (its error is the `cause`). `null` again once a session is confirmed
+   * (or a stock server accepted the socket). A refusal that ends the socket (4403) shows in
+   * `connectionState.error` as well, like every close.
    */
   readonly authError: ClientError | null;
-};
+}
+
+/**
+ * The client's connection state: tRPC's own shape (`state` and `error` mean exactly what they
+ * mean in tRPC) plus the auth lifecycle ({@link WsAuthState}). `connectionState` emits only when
+ * tRPC's own part changes, as tRPC's does; its `get()` is always current, `auth` included.
+ */
+export type WsConnectionState = StockConnectionState & WsAuthState;
 
 export const IDLE: StockConnectionState = Object.freeze({ type: 'state', state: 'idle', error: null });
 export const PENDING: StockConnectionState = Object.freeze({ type: 'state', state: 'pending', error: null });
@@ -55,18 +58,21 @@ export interface AuthTransition {
   readonly reason: AuthTransitionReason;
 }
 
-/** Holds the parts of {@link WsConnectionState} and emits the whole whenever one changes. */
+/**
+ * Holds the parts of {@link WsConnectionState}: `connectionState` emits when tRPC's part
+ * changes, `authState` when the auth part does; each `get()` is current.
+ */
 export class ClientState {
-  public readonly subject: BehaviorSubject<WsConnectionState>;
+  public readonly connectionState: StateSubject<WsConnectionState>;
+  public readonly authState: StateSubject<WsAuthState>;
   /** The last change of `auth`, for debugging. */
   public lastAuthTransition: AuthTransition | null = null;
   private stock: StockConnectionState;
-  private auth: AuthState = AuthState.None;
-  private authError: ClientError | null = null;
 
   constructor(initial: StockConnectionState) {
     this.stock = initial;
-    this.subject = behaviorSubject(this.compose());
+    this.authState = stateSubject<WsAuthState>(Object.freeze({ auth: AuthState.None, authError: null }));
+    this.connectionState = stateSubject(this.compose());
   }
 
   /** Sets tRPC's part; a change to the same error-free state is not a change. */
@@ -74,30 +80,29 @@ export class ClientState {
     const current = this.stock;
     if (current === next || (next.error === null && current.state === next.state && current.error === null)) return;
     this.stock = next;
-    this.publish();
+    this.connectionState.next(this.compose());
   }
 
   /** The one way `auth` changes. */
   public transitionAuth(newState: AuthState, reason: AuthTransitionReason): void {
-    const oldState = this.auth;
+    const { auth: oldState, authError } = this.authState.get();
     if (oldState === newState) return;
-    this.auth = newState;
     this.lastAuthTransition = { oldState, newState, reason };
-    if (newState === AuthState.Authenticated) this.authError = null;
-    this.publish();
+    const accepted = newState === AuthState.Authenticated || (newState === AuthState.None && reason === AuthTransitionReason.Negotiated);
+    this.setAuth({ auth: newState, authError: accepted ? null : authError });
   }
 
-  /** Records why a re-authentication failed. */
+  /** Records why the credentials failed. */
   public setAuthError(error: ClientError): void {
-    this.authError = error;
-    this.publish();
+    this.setAuth({ auth: this.authState.get().auth, authError: error });
+  }
+
+  private setAuth(next: WsAuthState): void {
+    this.authState.next(Object.freeze(next));
+    this.connectionState.setQuietly(this.compose()); // not a change of tRPC's part: no emission
   }
 
   private compose(): WsConnectionState {
-    return { ...this.stock, auth: this.auth, authError: this.authError };
-  }
-
-  private publish(): void {
-    this.subject.next(this.compose());
+    return { ...this.stock, ...this.authState.get() };
   }
 }

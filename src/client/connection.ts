@@ -7,7 +7,8 @@ import { Outbox } from './outbox.js';
 import type { ServerInfo } from './negotiation.js';
 import { Negotiation, readHello, withQueryFlags } from './negotiation.js';
 import type { ConnectionParams, ResolvedOptions } from './options.js';
-import { isPromiseLike, resultOf } from './options.js';
+import { resultOf } from './options.js';
+import { settle } from './settle.js';
 import type { ConnectionListener, WsConnectionInfo } from './connectionState.js';
 import { ConnectionState, nextStates, TransitionReason } from './connectionState.js';
 
@@ -18,6 +19,11 @@ export type { ConnectionListener, ConnectionTransition, WsConnectionInfo } from 
 export type CredentialsProvider = () => ConnectionParams | Promise<ConnectionParams>;
 
 const ABNORMAL_CLOSURE = 1006;
+
+function isCall(message: unknown): boolean {
+  const method = (message as { method?: unknown } | null)?.method;
+  return method === 'query' || method === 'mutation' || method === 'subscription';
+}
 
 let lastConnectionId = 0;
 
@@ -82,21 +88,11 @@ export class Connection {
 
   /** Resolves the URL and dials. Call once. */
   public open(): void {
-    let url: string | Promise<string>;
-    try {
-      url = resultOf(this.options.url);
-    } catch (error) {
-      this.transition(ConnectionState.Closed, TransitionReason.DialFailed, undefined, error);
-      return;
-    }
-    if (typeof url === 'string') {
-      this.dial(url);
-    } else {
-      Promise.resolve(url).then(
-        (resolved) => this.dial(resolved),
-        (error: unknown) => this.transition(ConnectionState.Closed, TransitionReason.DialFailed, undefined, error),
-      );
-    }
+    settle(
+      () => resultOf(this.options.url),
+      (url) => this.dial(url),
+      (error) => this.transition(ConnectionState.Closed, TransitionReason.DialFailed, undefined, error),
+    );
   }
 
   /**
@@ -161,6 +157,11 @@ export class Connection {
     if (this.probed || this.negotiation !== Negotiation.Pending) return;
     this.probed = true;
     this.ping(null);
+  }
+
+  /** Takes back the calls (queries, mutations, subscriptions) still waiting in this tick's frame: they will not be sent. */
+  public takeUnsentCalls(): unknown[] {
+    return this.outbox.extract((message) => isCall(message));
   }
 
   /** Closes the socket gracefully (code 1000). */
@@ -229,21 +230,11 @@ export class Connection {
       return;
     }
     this.transition(ConnectionState.Authenticating, TransitionReason.SocketOpened);
-    let value: ConnectionParams | Promise<ConnectionParams>;
-    try {
-      value = this.credentials();
-    } catch (error) {
-      this.abandon(TransitionReason.ParamsFailed, error);
-      return;
-    }
-    if (isPromiseLike(value)) {
-      value.then(
-        (resolved) => this.sendConnectionParams(resolved),
-        (error: unknown) => this.abandon(TransitionReason.ParamsFailed, error),
-      );
-    } else {
-      this.sendConnectionParams(value);
-    }
+    settle(
+      this.credentials,
+      (params) => this.sendConnectionParams(params),
+      (error) => this.abandon(TransitionReason.ParamsFailed, error),
+    );
   };
 
   private sendConnectionParams(data: ConnectionParams): void {

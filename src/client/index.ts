@@ -18,11 +18,11 @@ export function createWSClient(opts: WebSocketClientOptions): WsClient {
 export type TRPCWebSocketClient = WsClient;
 
 export { WsClient } from './wsClient.js';
-export type { ClientStats, SessionInfo, WsConnectionState, WsRequestOptions } from './wsClient.js';
+export type { ClientStats, SessionInfo, WsAuthState, WsConnectionState, WsRequestOptions } from './wsClient.js';
 export { AuthState } from './authState.js';
 export { CredentialsReason } from './credentials.js';
 export type { CredentialsRequest } from './credentials.js';
-export { createTokenSource } from './tokenSource.js';
+export { createTokenSource, jwtExpiresAtMs, tokenSourceDefaults } from './tokenSource.js';
 export type { TokenSource, TokenSourceOptions } from './tokenSource.js';
 export type { AuthenticatedResult } from '../protocol/index.js';
 export type { WsConnectionInfo } from './connection.js';

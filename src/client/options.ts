@@ -72,6 +72,9 @@ export interface WebSocketClientOptions {
    * requests share one call in flight, and nothing more. It receives
    * `{ reason }` ({@link CredentialsRequest}): `'refused'` and `'refresh'` mean the credentials the
    * app holds are stale (the server refused or is expiring them) and new ones are needed.
+   * When it throws or rejects, the socket is given up and retried with backoff; queued queries
+   * and mutations fail at once with a `TRPCClientError` whose `cause` is that error (also shown as
+   * `connectionState.error` and `authError`, and passed to `onError`); subscriptions wait and resume.
    * @default undefined (no `connectionParams` frame; re-authentication sends `null`)
    */
   connectionParams?: ConnectionParamsOption;
@@ -88,7 +91,10 @@ export interface WebSocketClientOptions {
   retryDelayMs?: (attemptIndex: number) => number;
   /** Called when a socket opens (before its `connectionParams` frame is sent). */
   onOpen?: () => void;
-  /** Called with the socket's `error` event. */
+  /**
+   * Called with the socket's `error` event; and, whenever `connectionParams` throws or rejects (for a new socket or in band), with
+   * an `error` event whose `error` is what it threw (as a browser's `ErrorEvent` carries it).
+   */
   onError?: (evt?: Event) => void;
   /** Called when a socket closes, with its close code. */
   onClose?: (cause?: { code?: number }) => void;

@@ -53,6 +53,13 @@ export class Outbox {
     this.write(pending.length === 1 ? pending[0] : pending);
   }
 
+  /** Removes and returns the pending messages `predicate` picks; the others still go. */
+  public extract(predicate: (message: unknown) => boolean): unknown[] {
+    const taken = this.pending.filter(predicate);
+    if (taken.length > 0) this.pending = this.pending.filter((message) => !predicate(message));
+    return taken;
+  }
+
   /** Forgets what is pending (the socket is gone). */
   public clear(): void {
     this.pending = [];

@@ -14,14 +14,22 @@
 import { TRPCClientError } from '@trpc/client';
 import type { AnyTRPCRouter } from '@trpc/server';
 import type { AuthenticatedResult } from '../protocol/index.js';
-import { authenticateMessage, readAuthenticated } from './authFrames.js';
+import { AuthRefusalReason } from '../protocol/index.js';
+import { authenticateMessage, readAuthenticated, refusalReasonOf } from './authFrames.js';
 import type { ResponseMessage } from './call.js';
 import type { Connection } from './connection.js';
-import type { CredentialsReason } from './credentials.js';
+import { CredentialsReason } from './credentials.js';
 import { Negotiation } from './negotiation.js';
 import type { ConnectionParams } from './options.js';
 
 type ClientError = TRPCClientError<AnyTRPCRouter>;
+
+/** How many times one re-authentication presents credentials on a socket before it gives up. */
+export const MAX_PRESENTATIONS = 3;
+/** Milliseconds to wait before presenting again after a `rate-limited` refusal. */
+export const RATE_LIMITED_RETRY_MS = 1_000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** What the re-authentication needs from the client. */
 export interface ReauthenticationHost {
@@ -69,6 +77,8 @@ export class Reauthentication {
   private wake: (() => void) | null = null;
   /** Something changed since the flight last looked. */
   private changed = false;
+  /** The `seq` of the newest `lanyard.refresh` each socket received. */
+  private readonly refreshSeqs = new WeakMap<Connection, number>();
 
   constructor(private readonly host: ReauthenticationHost) {}
 
@@ -132,6 +142,11 @@ export class Reauthentication {
     this.notify();
   }
 
+  /** `connection` received `lanyard.refresh` number `seq`: credentials fetched before this do not answer it. */
+  public refreshRequested(connection: Connection, seq: number | undefined): void {
+    if (seq !== undefined && seq > (this.refreshSeqs.get(connection) ?? -1)) this.refreshSeqs.set(connection, seq);
+  }
+
   /** Takes the answer to our `lanyard.authenticate`; `false` for any other message. */
   public handleAnswer(connection: Connection, message: ResponseMessage): boolean {
     const pending = this.pending;
@@ -166,29 +181,66 @@ export class Reauthentication {
     }
   }
 
-  /** Fresh credentials on `connection`; `null` when it went away before answering. */
+  /**
+   * Fresh credentials on `connection`; `null` when it went away before answering. Presents again
+   * (at most {@link MAX_PRESENTATIONS} in all) once after a refusal the server explains — with
+   * credentials fetched anew (`reason: 'refused'`) after `not-fresher`, the same ones after
+   * `rate-limited` and {@link RATE_LIMITED_RETRY_MS} — and whenever the server asked again
+   * (`lanyard.refresh`) after their fetch began: only credentials fetched after a request answer
+   * it (PROTOCOL.md § 5.1).
+   */
   private async inBand(flight: Flight, connection: Connection): Promise<AuthenticatedResult | null> {
     this.setRefreshingOn(connection);
     try {
-      const params = await this.host.credentials(flight.reason);
-      if (flight.failure !== null) throw flight.failure;
-      if (this.host.active() !== connection || !connection.isReady) return null;
-      const answer = await new Promise<ResponseMessage | null>((settle) => {
+      let reason = flight.reason;
+      let refetch = true;
+      let params: ConnectionParams = null;
+      let answers: number | undefined;
+      let refusedOnce = false;
+      for (let presentation = 1; ; presentation++) {
+        if (refetch) {
+          answers = this.refreshSeqs.get(connection);
+          params = await this.host.credentials(reason);
+        }
+        if (flight.failure !== null) throw flight.failure;
+        if (this.host.active() !== connection || !connection.isReady) return null;
+        const answer = await this.present(connection, params, answers);
+        if (answer === null) return null;
+        const last = presentation >= MAX_PRESENTATIONS;
+        if ('error' in answer) {
+          const why = refusalReasonOf(answer);
+          if (last || why === undefined || refusedOnce) throw TRPCClientError.from(answer);
+          refusedOnce = true;
+          refetch = why === AuthRefusalReason.NotFresher; // a cached token: fetch a fresh one
+          reason = refetch ? CredentialsReason.Refused : reason;
+          if (!refetch) await sleep(RATE_LIMITED_RETRY_MS);
+          continue;
+        }
+        const result = readAuthenticated('result' in answer && answer.result.type === 'data' ? answer.result.data : null) ?? {
+          expiresAt: null,
+        };
+        connection.session = result;
+        this.accepted++;
+        const newest = this.refreshSeqs.get(connection);
+        if (last || newest === undefined || (answers !== undefined && answers >= newest)) return result;
+        reason = CredentialsReason.Refresh; // asked again after this fetch began: answer with newer ones
+        refetch = true;
+      }
+    } finally {
+      this.setRefreshingOn(null);
+    }
+  }
+
+  /** Sends `lanyard.authenticate` on `connection`; its answer, or `null` when the socket went away first. */
+  private async present(connection: Connection, params: ConnectionParams, answers: number | undefined): Promise<ResponseMessage | null> {
+    try {
+      return await new Promise<ResponseMessage | null>((settle) => {
         const wireId = this.host.nextWireId();
         this.pending = { wireId, connection, settle };
-        connection.sendFrame(authenticateMessage(wireId, params));
+        connection.sendFrame(authenticateMessage(wireId, params, answers));
       });
-      if (answer === null) return null;
-      if ('error' in answer) throw TRPCClientError.from(answer);
-      const result = readAuthenticated('result' in answer && answer.result.type === 'data' ? answer.result.data : null) ?? {
-        expiresAt: null,
-      };
-      connection.session = result;
-      this.accepted++;
-      return result;
     } finally {
       this.pending = null;
-      this.setRefreshingOn(null);
     }
   }
 

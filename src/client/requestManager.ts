@@ -1,7 +1,8 @@
 import type { ProcedureType, RequestMessage, SubscriptionStopMessage } from '../protocol/index.js';
 import type { Call, CallSink, ResponseMessage, Route, Stops } from './call.js';
-import { Role } from './call.js';
+import { acceptTrackedEvent, Role } from './call.js';
 import type { Connection } from './connection.js';
+import { RouteTable } from './routeTable.js';
 import { callSafely } from './userCallback.js';
 
 /** What the client learns from the manager. */
@@ -19,8 +20,7 @@ export interface RequestManagerHooks {
  */
 export class RequestManager {
   private lastWireId = 0;
-  private readonly routes = new Map<number, Route>();
-  private readonly routesByConnection = new Map<Connection, Set<Route>>();
+  private readonly routes = new RouteTable();
   private readonly calls = new Set<Call>();
   private readonly queue = new Set<Call>();
   private settledWaiters: Array<() => void> = [];
@@ -68,7 +68,7 @@ export class RequestManager {
 
   /** Whether any call is routed on `connection`. */
   public hasRoutesOn(connection: Connection): boolean {
-    return (this.routesByConnection.get(connection)?.size ?? 0) > 0;
+    return this.routes.hasRoutesOn(connection);
   }
 
   /** Queues `call` for the next ready socket. */
@@ -106,8 +106,8 @@ export class RequestManager {
    * @returns `false` when no call waits for this id on this socket (the frame is ignored).
    */
   public handle(connection: Connection, message: ResponseMessage): boolean {
-    const route = this.routes.get(message.id as number);
-    if (route === undefined || route.connection !== connection) return false;
+    const route = this.routes.find(connection, message.id);
+    if (route === undefined) return false;
     switch (route.role) {
       case Role.Primary:
         this.onPrimaryMessage(route.call, message);
@@ -124,16 +124,25 @@ export class RequestManager {
   }
 
   /**
+   * An error answer on a socket the server refused (it sent an `id: null` error before answering
+   * anything, and answers each waiting call with the refusal before it closes): a query or
+   * mutation fails with it (it never ran); a subscription is left as it is — the close decides
+   * whether it is sent again on the next socket or fails with the client's stop.
+   */
+  public handleRefused(connection: Connection, message: ResponseMessage): void {
+    const route = this.routes.find(connection, message.id);
+    if (route !== undefined && route.call.method !== 'subscription') this.handle(connection, message);
+  }
+
+  /**
    * `connection` is gone. Queries and mutations sent on it fail with `error` (they may have
    * run: they are not retried); its subscriptions are queued to be sent again, or carry on
    * on the socket they were moving to.
    */
   public connectionLost(connection: Connection, error: Error): void {
-    const routes = this.routesByConnection.get(connection);
+    const routes = this.routes.takeAll(connection);
     if (routes === undefined) return;
-    this.routesByConnection.delete(connection);
     for (const route of routes) {
-      this.routes.delete(route.wireId);
       const { call } = route;
       if (call.ended) continue;
       if (route.role === Role.Successor) {
@@ -170,9 +179,20 @@ export class RequestManager {
     for (const call of [...this.calls]) if (call.method === 'subscription') this.finish(call, null, null, 'none');
   }
 
-  /** Fails the calls that were never sent. */
+  /** Fails the queries and mutations that were never sent; subscriptions stay queued. */
   public failQueued(error: Error): void {
-    for (const call of [...this.queue]) this.finish(call, null, error, 'none');
+    for (const call of [...this.queue]) if (call.method !== 'subscription') this.finish(call, null, error, 'none');
+  }
+
+  /** `messages` (taken back from `connection` before they went out) were not sent: their calls are queued again. */
+  public unsend(connection: Connection, messages: readonly unknown[]): void {
+    for (const message of messages) {
+      const route = this.routes.find(connection, (message as { id?: unknown }).id);
+      if (route?.role !== Role.Primary) continue;
+      this.routes.delete(route);
+      route.call.primary = null;
+      this.queue.add(route.call);
+    }
   }
 
   /** Resolves once no query or mutation is in flight. */
@@ -189,19 +209,7 @@ export class RequestManager {
     const { result } = message;
     switch (result.type) {
       case 'data': {
-        if (result.id !== undefined) {
-          const eventId = String(result.id);
-          const { overlap } = call;
-          if (overlap !== null) {
-            if (call.successor !== null) {
-              overlap.add(eventId); // the old socket, still in charge while the move is unconfirmed
-            } else if (overlap.delete(eventId)) {
-              if (overlap.size === 0) call.overlap = null;
-              return; // the new socket replays what the old one already delivered
-            }
-          }
-          call.lastEventId = eventId;
-        }
+        if (result.id !== undefined && !acceptTrackedEvent(call, String(result.id))) return;
         callSafely(call.sink.next, message);
         return;
       }
@@ -253,13 +261,7 @@ export class RequestManager {
   private route(call: Call, connection: Connection, role: Role): RequestMessage {
     const wireId = this.nextWireId();
     const route: Route = { wireId, call, connection, role };
-    this.routes.set(wireId, route);
-    let onConnection = this.routesByConnection.get(connection);
-    if (onConnection === undefined) {
-      onConnection = new Set();
-      this.routesByConnection.set(connection, onConnection);
-    }
-    onConnection.add(route);
+    this.routes.add(route);
     if (role === Role.Primary) call.primary = route;
     else call.successor = route;
     return {
@@ -270,14 +272,11 @@ export class RequestManager {
   }
 
   private removeRoute(route: Route): void {
-    if (this.routes.get(route.wireId) !== route) return;
-    this.routes.delete(route.wireId);
-    this.routesByConnection.get(route.connection)?.delete(route);
-    this.hooks.onRouteRemoved(route.connection);
+    if (this.routes.delete(route)) this.hooks.onRouteRemoved(route.connection);
   }
 
   private remove(route: Route, sendStop: boolean): void {
-    if (sendStop && route.call.method === 'subscription' && route.connection.isReady && this.routes.get(route.wireId) === route) {
+    if (sendStop && route.call.method === 'subscription' && route.connection.isReady && this.routes.has(route)) {
       const stop: SubscriptionStopMessage = { id: route.wireId, method: 'subscription.stop' };
       route.connection.send(stop);
     }

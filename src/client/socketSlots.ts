@@ -53,9 +53,14 @@ export class SocketSlots {
     return { wasActive, wasReplacement };
   }
 
+  /** Every socket held, whatever its slot. */
+  public all(): Connection[] {
+    return [this.active, this.replacement, ...this.retiring].filter((socket) => socket !== null);
+  }
+
   /** Empties every slot. @returns the sockets that held one, to close */
   public clear(): Connection[] {
-    const sockets = [this.active, this.replacement, ...this.retiring].filter((socket) => socket !== null);
+    const sockets = this.all();
     this.active = null;
     this.replacement = null;
     this.retiring.clear();

@@ -1,39 +1,35 @@
-import type { Operation, OperationResultEnvelope, TRPCClientError } from '@trpc/client';
-import type { AnyTRPCRouter, TRPCCombinedDataTransformer } from '@trpc/server';
+import type { OperationResultEnvelope, TRPCClientError } from '@trpc/client';
+import type { AnyTRPCRouter } from '@trpc/server';
 import type { BehaviorSubject, Observable } from '@trpc/server/observable';
-import { observable } from '@trpc/server/observable';
 import type { AuthenticatedResult } from '../protocol/index.js';
 import { AuthTransitionReason } from './authState.js';
 import type { ClientStats, SessionInfo } from './clientAuth.js';
 import { ClientAuth } from './clientAuth.js';
-import type { StockConnectionState, WsConnectionState } from './clientState.js';
+import type { StockConnectionState, WsAuthState, WsConnectionState } from './clientState.js';
 import { ClientState, CONNECTING, connectingWith, IDLE, PENDING } from './clientState.js';
 import { decideAfterClose, wasAccepted } from './closePolicy.js';
 import type { ConnectionListener, ConnectionTransition, WsConnectionInfo } from './connection.js';
 import type { ServerInfo } from './negotiation.js';
 import { Connection, ConnectionState, TransitionReason } from './connection.js';
-import { closeErrorOf, TRPCWebSocketClosedError } from './errors.js';
+import { closeErrorOf, errorEventOf, TRPCWebSocketClosedError } from './errors.js';
 import type { ResolvedOptions, WebSocketClientOptions } from './options.js';
 import { resolveOptions } from './options.js';
-import type { Call, ResponseMessage } from './call.js';
-import { createCallSink } from './callSink.js';
+import type { Call } from './call.js';
+import type { InboundTargets } from './inbound.js';
+import { routeInbound } from './inbound.js';
+import type { WsRequestOptions } from './callObservable.js';
+import { callObservable } from './callObservable.js';
 import { IdleTimer } from './idleTimer.js';
 import { RequestManager } from './requestManager.js';
+import { Dialer } from './dialer.js';
 import { SocketSlots } from './socketSlots.js';
 import { callSafely } from './userCallback.js';
 
 type ClientError = TRPCClientError<AnyTRPCRouter>;
 
-export type { WsConnectionState } from './clientState.js';
+export type { WsAuthState, WsConnectionState } from './clientState.js';
 export type { ClientStats, SessionInfo } from './clientAuth.js';
-
-/** What {@link WsClient.request} takes: the same as tRPC's own `WsClient.request`. */
-export interface WsRequestOptions {
-  op: Pick<Operation, 'id' | 'type' | 'path' | 'input' | 'signal'>;
-  transformer: TRPCCombinedDataTransformer;
-  /** For a subscription: resume after this tracked event id. */
-  lastEventId?: string;
-}
+export type { WsRequestOptions } from './callObservable.js';
 
 /**
  * A WebSocket client for tRPC: one socket in use at a time (two while a server-requested
@@ -43,31 +39,33 @@ export interface WsRequestOptions {
  */
 export class WsClient {
   /**
-   * The connection state: tRPC's own `{ type, state, error }`, exactly as its client reports
-   * it, plus `auth` and `authError` (see {@link WsConnectionState}).
+   * The connection state: tRPC's own `{ type, state, error }`, emitted exactly when its client
+   * would emit it, plus `auth` and `authError` (see {@link WsConnectionState}), current in `get()`.
+   * Their changes are emitted on {@link WsClient.authState}, not here.
    */
   public readonly connectionState: BehaviorSubject<WsConnectionState>;
+  /** The auth lifecycle (`auth`, `authError`); emits on every change of either. */
+  public readonly authState: BehaviorSubject<WsAuthState>;
 
   private readonly options: ResolvedOptions;
   private readonly state: ClientState;
   private readonly requests: RequestManager;
   private readonly auth: ClientAuth;
   private readonly sockets = new SocketSlots();
-  /** Whether the client wants a socket: false after `close()`, a lazy close or a `'stop'` close. */
-  private wanted: boolean;
-  private attemptIndex = 0;
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly dialer: Dialer;
   /** Lazy mode's close after `lazy.closeMs` without calls. */
   private readonly lazyClose: IdleTimer;
 
   private readonly listener: ConnectionListener = {
     onTransition: (connection, change) => this.onTransition(connection, change),
-    onMessage: (connection, message) => this.onMessage(connection, message),
+    onMessage: (connection, message) => routeInbound(connection, message, this.inbound),
     onSocketError: (_connection, event) => {
       if (this.options.onError) callSafely(this.options.onError, event);
     },
     onNegotiated: () => this.auth.onSocketChanged(AuthTransitionReason.Negotiated),
   };
+
+  private readonly inbound: InboundTargets;
 
   constructor(opts: WebSocketClientOptions) {
     this.options = resolveOptions(opts);
@@ -79,57 +77,61 @@ export class WsClient {
     });
     this.lazyClose = new IdleTimer(
       this.options.lazy.closeMs,
-      () => this.requests.size > 0 || this.auth.reauthenticating || !this.wanted,
+      () => this.requests.size > 0 || this.auth.reauthenticating || !this.dialer.wanted,
       () => this.stopWanting(IDLE), // lazy: the next request opens a socket
     );
     const lazy = this.options.lazy.enabled;
     this.state = new ClientState(lazy ? IDLE : CONNECTING);
-    this.connectionState = this.state.subject;
+    this.connectionState = this.state.connectionState;
+    this.authState = this.state.authState;
     this.auth = new ClientAuth(this.options.connectionParams, this.state, {
       active: () => this.sockets.active,
       wantSocket: () => this.wantSocket(),
-      replaceActive: () => this.replaceActive(),
+      replaceActive: () => this.dialer.replaceActive(),
       nextWireId: () => this.requests.nextWireId(),
       onReauthenticationLanded: () => {
         if (this.requests.size === 0) this.armLazyClose();
       },
+      onCredentialsError: (error) => {
+        if (this.options.onError) callSafely(this.options.onError, errorEventOf(error));
+      },
     });
-    this.wanted = !lazy;
-    if (!lazy) this.dial();
+    this.inbound = {
+      requests: this.requests,
+      auth: this.auth,
+      // Make-before-break: the new socket opens before this one is let go.
+      onReconnectRequested: (connection) => {
+        if (connection === this.sockets.active) this.dialer.replaceActive();
+      },
+    };
+    this.dialer = new Dialer(
+      this.sockets,
+      this.options.retryDelayMs,
+      () => new Connection(this.options, this.listener, this.auth.credentialsForSocket),
+      !lazy,
+    );
+    if (!lazy) this.dialer.dial();
   }
 
   /**
    * Sends one call; each subscriber to the returned observable is a new call with a new wire
    * id. Emits `{ result }` envelopes, errors with `TRPCClientError`, like tRPC's own client.
    */
-  public request({ op, transformer, lastEventId }: WsRequestOptions): Observable<OperationResultEnvelope<unknown, ClientError>, ClientError> {
-    return observable<OperationResultEnvelope<unknown, ClientError>, ClientError>((observer) => {
-      const { signal } = op;
-      if (signal?.aborted) {
-        observer.complete();
-        return;
-      }
-      const sink = createCallSink(observer, transformer);
-      const call = this.requests.create(op.type, op.path, transformer.input.serialize(op.input), lastEventId, sink);
-      this.submit(call);
-      const onAbort = () => observer.complete();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      return () => {
-        signal?.removeEventListener('abort', onAbort);
-        this.requests.cancel(call);
-      };
-    });
+  public request(opts: WsRequestOptions): Observable<OperationResultEnvelope<unknown, ClientError>, ClientError> {
+    return callObservable(this.requests, (call) => this.submit(call), opts);
   }
 
   /**
-   * Stops reconnecting, fails calls not yet sent, completes subscriptions, waits for queries
-   * and mutations in flight, then closes every socket. A later request opens a new one.
+   * Stops reconnecting, fails calls not yet sent (those made in this tick included: they are
+   * never sent) with `Closed before connection was established`, completes subscriptions, waits
+   * for queries and mutations in flight, then closes every socket. A later request opens a new one.
    */
   public async close(): Promise<void> {
-    this.wanted = false;
     this.clearTimers();
     const closed = new TRPCWebSocketClosedError({ message: 'Closed before connection was established' });
     this.auth.fail(closed);
+    // Calls made in this tick still wait in their socket's frame: unsent, like those still queued.
+    for (const connection of this.sockets.all()) this.requests.unsend(connection, connection.takeUnsentCalls());
     this.requests.failQueued(closed);
     this.requests.completeSubscriptions();
     await this.requests.whenOneShotsSettled();
@@ -189,31 +191,9 @@ export class WsClient {
 
   /** Makes sure a socket is wanted and on its way. */
   private wantSocket(): void {
-    if (!this.wanted) {
-      this.wanted = true;
-      this.attemptIndex = 0;
-    }
-    if (this.sockets.occupied || this.retryTimer !== undefined) return;
+    if (!this.dialer.want()) return;
     this.state.setStock(CONNECTING);
-    this.dial();
-  }
-
-  /** Opens a socket: the replacement when the active one is ready, else the active one. */
-  private readonly dial = (): void => {
-    this.retryTimer = undefined;
-    if (!this.wanted) return;
-    const { active } = this.sockets;
-    if (active !== null && !active.isReady) return; // it is already on its way
-    const connection = new Connection(this.options, this.listener, this.auth.credentialsForSocket);
-    this.sockets.place(connection);
-    connection.open();
-  };
-
-  private scheduleDial(): void {
-    if (this.retryTimer !== undefined) return;
-    const delayMs = this.options.retryDelayMs(this.attemptIndex++);
-    // Always through a timer, even for 0 ms: a socket that fails synchronously must not recurse.
-    this.retryTimer = setTimeout(this.dial, Math.max(0, delayMs));
+    this.dialer.dial();
   }
 
   private onTransition(connection: Connection, change: ConnectionTransition): void {
@@ -249,7 +229,12 @@ export class WsClient {
     const error = closeErrorOf(connection, change);
     this.auth.onSocketClosed(connection, decision, wasActive || wasReplacement);
     this.requests.connectionLost(connection, error);
-    if (!this.wanted) return;
+    if (change.reason === TransitionReason.ParamsFailed) {
+      // What waits on credentials fails at once, not through the retries; subscriptions stay queued.
+      this.auth.credentialsFailed(error);
+      this.requests.failQueued(error);
+    }
+    if (!this.dialer.wanted) return;
     const { active } = this.sockets;
     if (active?.isReady && this.requests.hasQueued()) this.requests.flushTo(active);
     if (!wasActive && !wasReplacement) return;
@@ -258,53 +243,22 @@ export class WsClient {
       this.stop(error);
       return;
     }
-    if (wasAccepted(connection, decision, Date.now())) this.attemptIndex = 0;
+    if (wasAccepted(connection, decision, Date.now())) this.dialer.resetBackoff();
     if (wasActive && this.sockets.replacement !== null) {
       this.state.setStock(connectingWith(error)); // the replacement, still opening, takes over
       return;
     }
     if (wasReplacement && this.sockets.active !== null) {
-      this.scheduleDial(); // the active socket keeps serving; try to replace it again later
+      this.dialer.schedule(); // the active socket keeps serving; try to replace it again later
       return;
     }
     if (this.options.lazy.enabled && !this.requests.hasSubscriptions() && !this.requests.hasQueued() && !this.auth.reauthenticating) {
-      this.wanted = false; // lazy: the next request opens a socket
+      this.dialer.wanted = false; // lazy: the next request opens a socket
       this.state.setStock(IDLE);
       return;
     }
     this.state.setStock(connectingWith(error));
-    this.scheduleDial();
-  }
-
-  private onMessage(connection: Connection, message: unknown): void {
-    if (typeof message !== 'object' || message === null) return;
-    const { id } = message as { id?: unknown };
-    if (id !== null && id !== undefined) {
-      const response = message as ResponseMessage;
-      if (this.requests.handle(connection, response) || this.auth.handleAnswer(connection, response)) connection.answered = true;
-      return;
-    }
-    if ('method' in message) {
-      // tRPC's `reconnect`, and our auth frames (only from a server that said hello, which the
-      // connection read itself); other methods are ignored.
-      if (message.method === 'reconnect') this.onReconnectRequested(connection);
-      else this.auth.onExtensionFrame(connection, message);
-    } else if ('error' in message && !connection.answered) {
-      connection.rejection = message; // e.g. `createContext` threw; surfaced when the socket closes
-    }
-  }
-
-  /** The server asked for a reconnect: open the new socket before letting go of this one. */
-  private onReconnectRequested(connection: Connection): void {
-    if (connection === this.sockets.active) this.replaceActive();
-  }
-
-  /** Opens a replacement for the ready socket in use (make-before-break), unless one is on its way. */
-  private replaceActive(): void {
-    const { active, replacement } = this.sockets;
-    if (active === null || !active.isReady) return;
-    if (replacement !== null || this.retryTimer !== undefined) return;
-    this.dial();
+    this.dialer.schedule();
   }
 
   /** A `'stop'` close: no reconnect; every call fails; the state keeps the error. */
@@ -320,19 +274,18 @@ export class WsClient {
 
   /** No more sockets until the next request: close them all and show `state`. */
   private stopWanting(state: StockConnectionState): void {
-    this.wanted = false;
     this.clearTimers();
     for (const connection of this.sockets.clear()) connection.close();
     this.state.setStock(state);
   }
 
+  /** Wants no socket until the next request: no dial scheduled, no lazy close pending. */
   private clearTimers(): void {
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    this.dialer.stop();
     this.lazyClose.cancel();
   }
 
   private armLazyClose(): void {
-    if (this.options.lazy.enabled && this.wanted) this.lazyClose.arm();
+    if (this.options.lazy.enabled && this.dialer.wanted) this.lazyClose.arm();
   }
 }

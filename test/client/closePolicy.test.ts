@@ -87,7 +87,8 @@ describe('the client after a close code', () => {
       expect(server.tokens).toEqual(['t1']); // no second socket
       const state = wsClient.connectionState.get();
       expect(state.state).toBe('connecting');
-      expect(state.error?.message).toMatch(/4403 Forbidden/);
+      expect(state.error?.message).toBe('WebSocket closed');
+      expect(state.error?.cause).toMatchObject({ code: 4403 });
     } finally {
       await server.close();
     }
@@ -182,7 +183,8 @@ describe('the client’s reaction to every close code', () => {
         expect(attempts).toEqual([]);
         const state = wsClient.connectionState.get();
         expect(state).toMatchObject({ state: 'connecting', auth: 'none' });
-        expect(state.error?.message).toBe(`WebSocket closed (${code} ${code === 4403 ? 'Forbidden' : 'Revoked'}): ${reason}`);
+        expect(state.error?.message).toBe('WebSocket closed');
+        expect(state.error?.cause).toMatchObject({ code, reason });
         return;
       }
       await waitFor(() => reasons.length >= 3, 3_000, 'two reconnects');

@@ -1,5 +1,6 @@
+import { TRPCClientError } from '@trpc/client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, disposeAll, sleep, startServer, waitFor } from './harness.js';
+import { connect, disposeAll, recordFeed, sleep, startServer, waitFor } from './harness.js';
 
 afterEach(disposeAll);
 
@@ -48,22 +49,37 @@ describe('connectionParams', () => {
     expect(calls).toBe(2);
   });
 
-  it('surfaces a failing connectionParams function in connectionState, then retries', async () => {
+  it('surfaces a failing connectionParams as the cause in onError, connectionState and authError; the waiting query fails at once, the subscription resumes', async () => {
     const server = await startServer();
     let n = 0;
+    const down = new Error('token service down');
+    const onErrors: unknown[] = [];
     const { trpc, wsClient } = connect(server.url, {
       connectionParams: async () => {
-        if (++n === 1) throw new Error('token service down');
+        if (++n === 1) throw down;
         return { token: `t${n}` };
       },
       retryDelayMs: () => 30,
+      onError: (event) => onErrors.push(event),
     });
-    const errors = new Set<Error>(); // the same error is emitted again when only `auth` changes
-    wsClient.connectionState.subscribe({ next: (s) => s.error && errors.add(s.error) });
+    const states: Array<ReturnType<typeof wsClient.connectionState.get>> = [];
+    wsClient.connectionState.subscribe({ next: (s) => states.push(s) });
+    const feed = recordFeed(trpc);
+    const error = await trpc.whoami.query().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TRPCClientError);
+    expect((error as TRPCClientError<never>).cause).toBe(down);
+    expect(server.sockets).toHaveLength(1); // it failed with the first socket, not after a retry
+    expect(onErrors).toHaveLength(1);
+    expect(onErrors[0]).toMatchObject({ type: 'error', error: down });
+    const failed = states.find((s) => s.error !== null);
+    expect(failed?.error?.cause).toBe(down);
+    expect(failed?.authError?.cause).toBe(down);
+
+    await waitFor(() => server.sockets.length === 2, 3_000, 'the retry');
     expect(await trpc.whoami.query()).toBe('t2');
-    expect(errors.size).toBe(1);
-    expect([...errors][0]?.message).toMatch(/WebSocket closed \(1006\): params-failed/);
-    expect(server.sockets).toHaveLength(2);
+    server.feed.publish();
+    await waitFor(() => feed.ids.length === 1, 3_000, 'an event on the subscription');
+    expect(feed.errors).toEqual([]);
   });
 });
 

@@ -115,6 +115,40 @@ describe('createTokenSource', () => {
     expect(await tokens.get({ reason: 'refresh' })).toBe('T3');
   });
 
+  it('never hands out a token it knows has expired: a JWT past its `exp` is fetched anew, a valid one is kept', async () => {
+    const jwt = (expSeconds: number) => `header.${btoa(JSON.stringify({ exp: expSeconds })).replace(/=+$/, '')}.signature`;
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const issued = [jwt(nowSeconds - 10), jwt(nowSeconds + 3600)];
+    let n = 0;
+    const tokens = createTokenSource({ fetchToken: async () => issued[n++]! });
+    expect(await tokens.get({ reason: 'connect' })).toBe(issued[0]);
+    expect(await tokens.get({ reason: 'connect' })).toBe(issued[1]); // the first one had expired
+    expect(await tokens.get({ reason: 'connect' })).toBe(issued[1]);
+    expect(n).toBe(2);
+  });
+
+  it('reads a JWT’s lifetime from exp − iat, so a client clock far off the issuer’s does not matter', async () => {
+    const jwt = (claims: object) => `header.${btoa(JSON.stringify(claims)).replace(/=+$/, '')}.signature`;
+    const issuerNowSeconds = Math.floor(Date.now() / 1000) - 7_200; // the issuer's clock is 2 h behind ours
+    let n = 0;
+    const tokens = createTokenSource({ fetchToken: async () => jwt({ iat: issuerNowSeconds, exp: issuerNowSeconds + 600, n: ++n }) });
+    const first = await tokens.get();
+    expect(await tokens.get()).toBe(first); // 10 minutes left, whatever the clocks say
+    expect(n).toBe(1);
+  });
+
+  it('reads expiry with expiresAtMs, counting a token within expiryMarginMs of it as expired', async () => {
+    let n = 0;
+    const tokens = createTokenSource({
+      fetchToken: async () => `T${++n}@${Date.now() + (n === 1 ? 500 : 60_000)}`,
+      expiresAtMs: (token) => Number(token.split('@')[1]),
+      expiryMarginMs: 1_000,
+    });
+    expect(await tokens.get()).toMatch(/^T1@/);
+    expect(await tokens.get()).toMatch(/^T2@/); // T1 expires within the margin
+    expect(await tokens.get()).toMatch(/^T2@/);
+  });
+
   it('keeps no failed fetch, and ignores a subscriber’s rejected promise', async () => {
     let n = 0;
     const tokens = createTokenSource({

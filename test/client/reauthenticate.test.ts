@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TRPCClientError } from '@trpc/client';
-import type { WsConnectionState } from '../../src/client/index.js';
+import type { WsAuthState, WsConnectionState } from '../../src/client/index.js';
 import { TRPCWebSocketClosedError } from '../../src/client/index.js';
-import { connect, disposeAll, sleep, startServer, waitFor } from './harness.js';
+import { connect, deferred, disposeAll, sleep, startServer, waitFor } from './harness.js';
 import { closeScriptedServers, startScriptedServer } from './scriptedServer.js';
 
 afterEach(async () => {
@@ -24,10 +24,6 @@ function tokenCounter(delayMs = 0) {
     return { token: `t${n}` };
   };
   return { fn, reasons };
-}
-
-function recordAuth(states: WsConnectionState[]) {
-  return states.map((s) => s.auth).filter((auth, i, all) => i === 0 || all[i - 1] !== auth);
 }
 
 describe('reauthenticate() against a server that said lanyard.hello', () => {
@@ -56,7 +52,7 @@ describe('reauthenticate() against a server that said lanyard.hello', () => {
     expect(server.clients).toHaveLength(1); // nothing was torn down
   });
 
-  it('reports authenticating → authenticated → refreshing → authenticated in connectionState.auth, stock fields untouched', async () => {
+  it('reports authenticating → authenticated → refreshing → authenticated in authState; connectionState emits only its own changes', async () => {
     let answer!: () => void;
     const server = await startScriptedServer({
       answerAuthenticate: (_params, _socket, ws) => {
@@ -67,6 +63,8 @@ describe('reauthenticate() against a server that said lanyard.hello', () => {
     const { trpc, wsClient } = connect(server.url, { connectionParams: { token: 'x' } });
     const states: WsConnectionState[] = [];
     wsClient.connectionState.subscribe({ next: (s) => states.push(s) });
+    const auths: WsAuthState[] = [];
+    wsClient.authState.subscribe({ next: (s) => auths.push(s) });
     await trpc.echo.query('a');
     await waitFor(() => wsClient.connectionState.get().auth === 'authenticated');
     const flight = wsClient.reauthenticate();
@@ -75,8 +73,8 @@ describe('reauthenticate() against a server that said lanyard.hello', () => {
     expect(await trpc.echo.query('during')).toBe('during'); // calls keep flowing
     answer();
     await flight;
-    expect(recordAuth(states)).toEqual(['none', 'authenticating', 'authenticated', 'refreshing', 'authenticated']);
-    expect(states.map((s) => s.state).filter((s, i, all) => i === 0 || all[i - 1] !== s)).toEqual(['connecting', 'pending']);
+    expect(auths.map((s) => s.auth)).toEqual(['none', 'authenticating', 'authenticated', 'refreshing', 'authenticated']);
+    expect(states.map((s) => s.state)).toEqual(['connecting', 'pending']); // as tRPC's: no re-emission when auth changes
   });
 
   it('shares one flight between concurrent calls and a server refresh request', async () => {
@@ -133,7 +131,8 @@ describe('reauthenticate() against a server that said lanyard.hello', () => {
     await waitFor(() => wsClient.connectionState.get().error !== null);
     const state = wsClient.connectionState.get();
     expect(state).toMatchObject({ state: 'connecting', auth: 'none' });
-    expect(state.error?.message).toBe('WebSocket closed (4403 Forbidden): FORBIDDEN');
+    expect(state.error?.message).toBe('WebSocket closed');
+    expect(state.error?.cause).toMatchObject({ code: 4403, reason: 'FORBIDDEN' });
     await sleep(50);
     expect(server.clients).toHaveLength(1);
   });
@@ -257,6 +256,132 @@ describe('close errors', () => {
     expect(cause).toBeInstanceOf(TRPCWebSocketClosedError);
     expect(cause.code).toBe(4410);
     expect(cause.reason).toBe('password changed');
-    expect(wsClient.connectionState.get().error?.message).toBe('WebSocket closed (4410 Revoked): password changed');
+    expect(wsClient.connectionState.get().error?.message).toBe('WebSocket closed');
+  });
+});
+
+describe('in-band refusals the server explains, and refresh requests that arrive mid-fetch (PROTOCOL.md § 5.1)', () => {
+  const accepted = { result: { type: 'data', data: { expiresAt: null } } };
+  const refusedBecause = (lanyardReason: 'not-fresher' | 'rate-limited') => ({
+    error: { code: -32001, message: `refused: ${lanyardReason}`, data: { code: 'UNAUTHORIZED', httpStatus: 401, lanyardReason } },
+  });
+  const refreshRequest = (seq: number) => ({ id: null, method: 'lanyard.refresh', params: { reason: 'requested', expiresAt: null, deadlineMs: 5_000, seq } });
+  const presented = (server: Awaited<ReturnType<typeof startScriptedServer>>) =>
+    server.framesOf('lanyard.authenticate').map((f) => f.message.params as { connectionParams: { token: string }; answers?: number });
+
+  /** `connectionParams` whose in-band fetches wait until the test releases them, one by one. */
+  function gatedCredentials() {
+    const reasons: string[] = [];
+    const gates: Array<ReturnType<typeof deferred<void>>> = [];
+    const fn = async ({ reason }: { reason: string }) => {
+      reasons.push(reason);
+      const n = reasons.length;
+      if (reason !== 'connect') {
+        const gate = deferred();
+        gates.push(gate);
+        await gate.promise;
+      }
+      return { token: `t${n}` };
+    };
+    return { fn, reasons, gates };
+  }
+
+  it('not-fresher: fetches fresh credentials (reason refused) and presents once more', async () => {
+    let answered = 0;
+    const server = await startScriptedServer({ answerAuthenticate: () => (++answered === 1 ? refusedBecause('not-fresher') : accepted) });
+    const tokens = tokenCounter();
+    const { trpc, wsClient } = connect(server.url, { connectionParams: tokens.fn });
+    await trpc.echo.query('a');
+    await waitFor(() => wsClient.session !== null);
+    await expect(wsClient.reauthenticate()).resolves.toEqual({ expiresAt: null });
+    expect(tokens.reasons).toEqual(['connect', 'reauthenticate', 'refused']);
+    expect(presented(server).map((p) => p.connectionParams.token)).toEqual(['t2', 't3']);
+  });
+
+  it('not-fresher twice: gives up after one more presentation, with the typed reason', async () => {
+    const server = await startScriptedServer({ answerAuthenticate: () => refusedBecause('not-fresher') });
+    const tokens = tokenCounter();
+    const { trpc, wsClient } = connect(server.url, { connectionParams: tokens.fn });
+    await trpc.echo.query('a');
+    await waitFor(() => wsClient.session !== null);
+    const error = await wsClient.reauthenticate().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TRPCClientError);
+    expect((error as TRPCClientError<never>).data).toMatchObject({ code: 'UNAUTHORIZED', lanyardReason: 'not-fresher' });
+    await sleep(50);
+    expect(presented(server)).toHaveLength(2);
+    expect(wsClient.authState.get().authError).toBe(error);
+  });
+
+  it('rate-limited: waits, then presents the same credentials once more', async () => {
+    let answered = 0;
+    const server = await startScriptedServer({ answerAuthenticate: () => (++answered === 1 ? refusedBecause('rate-limited') : accepted) });
+    const tokens = tokenCounter();
+    const { trpc, wsClient } = connect(server.url, { connectionParams: tokens.fn });
+    await trpc.echo.query('a');
+    await waitFor(() => wsClient.session !== null);
+    await expect(wsClient.reauthenticate()).resolves.toEqual({ expiresAt: null });
+    expect(tokens.reasons).toEqual(['connect', 'reauthenticate']);
+    expect(presented(server).map((p) => p.connectionParams.token)).toEqual(['t2', 't2']);
+  });
+
+  it('a refresh request arriving while an earlier fetch is in flight is answered by credentials fetched after it (answers = its seq)', async () => {
+    const server = await startScriptedServer({ answerAuthenticate: () => accepted });
+    const credentials = gatedCredentials();
+    const { trpc, wsClient } = connect(server.url, { connectionParams: credentials.fn });
+    await trpc.echo.query('a');
+    await waitFor(() => wsClient.session !== null);
+    server.send(1, refreshRequest(1));
+    await waitFor(() => credentials.gates.length === 1);
+    server.send(1, refreshRequest(2));
+    await trpc.echo.query('b'); // answered after the second request: the client has read it
+    credentials.gates[0]!.resolve();
+    await waitFor(() => credentials.gates.length === 2, 3_000, 'a second fetch');
+    credentials.gates[1]!.resolve();
+    await waitFor(() => wsClient.stats.refreshes === 2);
+    expect(presented(server).map((p) => [p.connectionParams.token, p.answers])).toEqual([
+      ['t2', 1],
+      ['t3', 2],
+    ]);
+    expect(credentials.reasons).toEqual(['connect', 'refresh', 'refresh']);
+  });
+
+  it('requestReauthentication() during a reauthenticate() fetch is not satisfied by it: the client fetches again', async () => {
+    const server = await startScriptedServer({ answerAuthenticate: () => accepted });
+    const credentials = gatedCredentials();
+    const { trpc, wsClient } = connect(server.url, { connectionParams: credentials.fn });
+    await trpc.echo.query('a');
+    await waitFor(() => wsClient.session !== null);
+    const flight = wsClient.reauthenticate();
+    await waitFor(() => credentials.gates.length === 1);
+    server.send(1, refreshRequest(1));
+    await trpc.echo.query('b');
+    credentials.gates[0]!.resolve();
+    await waitFor(() => credentials.gates.length === 2, 3_000, 'a second fetch');
+    credentials.gates[1]!.resolve();
+    await flight;
+    expect(presented(server).map((p) => p.answers)).toEqual([undefined, 1]);
+    expect(credentials.reasons).toEqual(['connect', 'reauthenticate', 'refresh']);
+  });
+});
+
+describe('a credential source that fails in band', () => {
+  it('rejects reauthenticate() with its error as the cause, and reports it to onError and authState.authError', async () => {
+    const server = await startScriptedServer({ answerAuthenticate: () => ({ result: { type: 'data', data: { expiresAt: null } } }) });
+    const down = new Error('token service down');
+    const onErrors: unknown[] = [];
+    const { trpc, wsClient } = connect(server.url, {
+      connectionParams: ({ reason }) => {
+        if (reason !== 'connect') throw down;
+        return { token: 't' };
+      },
+      onError: (event) => onErrors.push(event),
+    });
+    await trpc.echo.query('a');
+    await waitFor(() => wsClient.session !== null);
+    const error = await wsClient.reauthenticate().catch((e: unknown) => e);
+    expect((error as TRPCClientError<never>).cause).toBe(down);
+    expect(onErrors).toEqual([expect.objectContaining({ type: 'error', error: down })]);
+    expect(wsClient.authState.get().authError?.cause).toBe(down);
+    expect(server.framesOf('lanyard.authenticate')).toEqual([]);
   });
 });

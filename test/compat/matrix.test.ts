@@ -149,4 +149,35 @@ describe.each(pairings)('%s client ↔ %s server', (clientKind, serverKind) => {
     await expect.poll(() => running.wss.clients.size, { timeout: 3000 }).toBe(0);
     expect(await trpc.echo.query('again')).toBe('again');
   });
+
+  it('calls onComplete at once when a subscription is unsubscribed', async () => {
+    const { trpc, fixture } = await setup();
+    let completions = 0;
+    const sub = trpc.feed.subscribe({}, { onComplete: () => completions++ });
+    await expect.poll(() => fixture.subscriberCount()).toBe(1);
+    sub.unsubscribe();
+    expect(completions).toBe(1);
+    await expect.poll(() => fixture.subscriberCount()).toBe(0);
+    expect(completions).toBe(1);
+  });
+
+  it('rejects a mutation made in the tick of close() with "Closed before connection was established", unsent', async () => {
+    const { trpc, client, fixture } = await setup();
+    expect(await trpc.echo.query('open')).toBe('open');
+    const mutation = trpc.slow.mutate({ key: 'same-tick' });
+    const closing = client.close();
+    await expect(mutation).rejects.toThrow('Closed before connection was established');
+    await closing;
+    expect(fixture.isWaiting('same-tick')).toBe(false); // it never reached the server
+  });
+
+  it('reports a lost socket in connectionState as "WebSocket closed"', async () => {
+    const { trpc, client } = await setup({ retryDelayMs: () => 60_000 });
+    expect(await trpc.echo.query('open')).toBe('open');
+    dropConnections();
+    await expect.poll(() => client.wsClient.connectionState.get().state).toBe('connecting');
+    const { error } = client.wsClient.connectionState.get();
+    expect(error?.message).toBe('WebSocket closed');
+    expect((error?.cause as Error | undefined)?.message).toBe('WebSocket closed');
+  });
 });

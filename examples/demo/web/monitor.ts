@@ -55,7 +55,7 @@ function tokenInfoOf(token: string): TokenInfo {
 }
 
 /**
- * Watches a client for the UI: `connectionState` (a subscribable), `stats` and `session`
+ * Watches a client for the UI: `connectionState` and `authState` (subscribables), `stats` and `session`
  * (polled), and the token source; keeps a short lifecycle log. For `useSyncExternalStore`.
  */
 export class ConnectionMonitor {
@@ -72,6 +72,9 @@ export class ConnectionMonitor {
     this.snapshot = this.read(wsClient.connectionState.get(), { ...tokenInfoOf(firstToken), acceptedRole: null, log: [] });
     const subscription = wsClient.connectionState.subscribe({ next: (state) => this.update(state) });
     this.disposers.push(() => subscription.unsubscribe());
+    // `auth` changes are emitted on authState; connectionState.get() is current.
+    const authSubscription = wsClient.authState.subscribe({ next: () => this.update(this.wsClient.connectionState.get()) });
+    this.disposers.push(() => authSubscription.unsubscribe());
     this.disposers.push(tokens.subscribe((token) => this.update(this.wsClient.connectionState.get(), tokenInfoOf(token))));
     const timer = setInterval(() => this.update(this.wsClient.connectionState.get()), POLL_MS);
     this.disposers.push(() => clearInterval(timer));
