@@ -6,7 +6,8 @@ import { httpUrl, refreshAccessToken, url } from './world.js';
 import { createTRPCClient, httpBatchLink, splitLink } from '@trpc/client';
 import { createTokenSource, createWSClient, wsLink } from 'trpc-lanyard/client';
 
-const tokens = createTokenSource({ fetchToken: () => refreshAccessToken() }); // single-flight
+// Single-flight; never hands out a token it knows has expired.
+const tokens = createTokenSource({ fetchToken: () => refreshAccessToken() });
 const wsClient = createWSClient({ url, connectionParams: async (request) => ({ token: await tokens.get(request) }) });
 tokens.subscribe(() => void wsClient.reauthenticate()); // a token refreshed anywhere reaches the socket in band
 
