@@ -54,7 +54,11 @@ export interface WSHandlerControls<TSession extends SessionBase = SessionBase> {
    * 4408. Stock clients get tRPC's `reconnect` notification. Returns how many were asked.
    */
   requestReauthentication(filter: (session: TSession) => boolean): number;
-  /** Closes every connection with 1001 (going away), stops the handler's timers, and serves no new ones. */
+  /**
+   * Closes every connection with 1001 (going away) and stops the handler's timers. Sockets that
+   * open later are closed at once with 1001 'server shutting down'; call `wss.close()` too so
+   * that the server stops accepting them.
+   */
   close(): void;
 }
 
@@ -141,7 +145,7 @@ export function applyWSSHandler<TRouter extends AnyRouter, TSession extends Sess
   opts: WSSHandlerOptions<TRouter, TSession>,
 ): WSHandlerControls<TSession> {
   const onConnection = getWSConnectionHandler(opts);
-  const removeOriginCheck = opts.allowedOrigins ? installOriginCheck(opts.wss, opts.allowedOrigins) : () => undefined;
+  if (opts.allowedOrigins) installOriginCheck(opts.wss, opts.allowedOrigins);
   const listener = (ws: WebSocket, req: IncomingMessage) => {
     if (opts.prefix && !req.url?.startsWith(opts.prefix)) return;
     onConnection(ws, req);
@@ -151,10 +155,8 @@ export function applyWSSHandler<TRouter extends AnyRouter, TSession extends Sess
     broadcastReconnectNotification: onConnection.broadcastReconnectNotification,
     revoke: onConnection.revoke,
     requestReauthentication: onConnection.requestReauthentication,
-    close: () => {
-      opts.wss.off('connection', listener);
-      removeOriginCheck();
-      onConnection.close();
-    },
+    // The listener and the Origin check stay: a closed handler keeps refusing new sockets
+    // (1001) instead of leaving `ws` to accept sockets nobody serves.
+    close: () => onConnection.close(),
   };
 }
