@@ -54,7 +54,8 @@ export interface CoreHandlerOptions<TRouter extends AnyRouter, TReq, TRes, TSess
   /**
    * Which browser origins may open a socket: exact origins, or a predicate. A cross-origin
    * upgrade is refused before the socket opens (HTTP 403). Requests without an `Origin` header
-   * (non-browser clients) pass a list.
+   * (non-browser clients) pass a list. A predicate that throws refuses the upgrade (403) and the
+   * throw is reported to `onError`; it sees `req.url` with a query-parameter token redacted.
    * @default every origin
    */
   allowedOrigins?: AllowedOrigins<TReq>;

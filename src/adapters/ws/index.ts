@@ -1,15 +1,17 @@
 import type { IncomingMessage } from 'node:http';
 import type { AnyRouter } from '@trpc/server';
+import { TRPCError } from '@trpc/server';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { CloseCode } from '../../protocol/closeCodes.js';
 import type { CredentialCarriers, SessionBase } from '../../server/auth/types.js';
 import type { CoreHandler, RevokeOptions } from '../../server/handler.js';
+import { ErrorReporter } from '../../server/errors.js';
 import { createCoreHandler } from '../../server/handler.js';
 import type { CoreHandlerOptions, CreateContextOptions } from '../../server/options.js';
 import type { KeepAliveOptions } from './keepAlive.js';
 import { keepAliveDefaults, KeepAliveSweeper } from './keepAlive.js';
 import { OPEN, toBuffer, WsServerSocket } from './socket.js';
-import { installOriginCheck, readUpgrade, upgradeOriginAllowed } from './upgrade.js';
+import { installUpgradeChecks, readUpgrade, redactUpgradeUrl, upgradeOriginAllowed } from './upgrade.js';
 
 export { keepAliveDefaults } from './keepAlive.js';
 export type { KeepAliveOptions } from './keepAlive.js';
@@ -71,6 +73,16 @@ function warnOnRiskyOptions(credentials: CredentialCarriers | undefined, allowed
   }
 }
 
+/** A throwing `allowedOrigins` predicate refused an upgrade: the app hears of it through `onError`. */
+function reportOriginPredicateError<TRouter extends AnyRouter, TSession extends SessionBase>(
+  opts: WSConnectionHandlerOptions<TRouter, TSession>,
+  cause: unknown,
+  req: IncomingMessage,
+): void {
+  const error = new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'allowedOrigins threw; the upgrade was refused', cause });
+  new ErrorReporter(opts.router, req, opts.onError as never).notify({ error, type: 'unknown', path: undefined, input: undefined });
+}
+
 function serve<TRouter extends AnyRouter, TSession extends SessionBase>(
   core: CoreHandler<TRouter, IncomingMessage, WebSocket, TSession>,
   opts: WSConnectionHandlerOptions<TRouter, TSession>,
@@ -78,8 +90,10 @@ function serve<TRouter extends AnyRouter, TSession extends SessionBase>(
   ws: WebSocket,
   req: IncomingMessage,
 ): void {
-  // Defence in depth for servers whose upgrade did not go through applyWSSHandler's check.
-  if (!upgradeOriginAllowed(opts.allowedOrigins, req)) {
+  // Defence in depth for servers whose upgrade did not go through applyWSSHandler's check;
+  // the token is cut out of the URL before the predicate sees it.
+  redactUpgradeUrl(req, opts.credentials);
+  if (!upgradeOriginAllowed(opts.allowedOrigins, req, (cause) => reportOriginPredicateError(opts, cause, req))) {
     ws.close(CloseCode.Forbidden, 'Origin not allowed');
     return;
   }
@@ -145,7 +159,14 @@ export function applyWSSHandler<TRouter extends AnyRouter, TSession extends Sess
   opts: WSSHandlerOptions<TRouter, TSession>,
 ): WSHandlerControls<TSession> {
   const onConnection = getWSConnectionHandler(opts);
-  if (opts.allowedOrigins) installOriginCheck(opts.wss, opts.allowedOrigins);
+  if (opts.allowedOrigins || opts.credentials?.queryParam) {
+    installUpgradeChecks(opts.wss, {
+      prefix: opts.prefix,
+      allowedOrigins: opts.allowedOrigins,
+      credentials: opts.credentials,
+      onPredicateError: (cause, req) => reportOriginPredicateError(opts, cause, req),
+    });
+  }
   const listener = (ws: WebSocket, req: IncomingMessage) => {
     if (opts.prefix && !req.url?.startsWith(opts.prefix)) return;
     onConnection(ws, req);
