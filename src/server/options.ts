@@ -63,9 +63,11 @@ export interface CoreHandlerOptions<TRouter extends AnyRouter, TReq, TRes, TSess
   onError?: (opts: ErrorInfo<TRouter, TReq>) => void;
   /**
    * The most calls one batch frame may carry; every call of a larger batch is answered with
-   * `BAD_REQUEST`. Stock tRPC's option of the same name. Announced in `lanyard.hello`, so a
-   * trpc-lanyard client splits its batches to fit.
-   * @default unlimited
+   * `BAD_REQUEST` and none runs. Stock tRPC's option of the same name (stock's default is
+   * unlimited; ours bounds the work one frame can cause, and matches
+   * `maxConcurrentCallsPerConnection`, beyond which calls would be refused anyway). Announced in
+   * `lanyard.hello`, so a trpc-lanyard client splits its batches to fit. `Infinity` lifts it.
+   * @default 1_000
    */
   maxBatchSize?: number;
   /**
@@ -124,6 +126,7 @@ export interface CoreHandlerOptions<TRouter extends AnyRouter, TReq, TRes, TSess
 export const coreHandlerDefaults = {
   authTimeoutMs: 10_000,
   maxPayloadBytes: 1_048_576,
+  maxBatchSize: 1_000,
   maxQueuedCallsBeforeReady: 256,
   maxSubscriptionsPerConnection: 1_000,
   maxConcurrentCallsPerConnection: 1_000,

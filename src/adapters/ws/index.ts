@@ -3,6 +3,7 @@ import type { AnyRouter } from '@trpc/server';
 import { TRPCError } from '@trpc/server';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { CloseCode } from '../../protocol/closeCodes.js';
+import { PING } from '../../protocol/messages.js';
 import type { CredentialCarriers, SessionBase } from '../../server/auth/types.js';
 import type { CoreHandler, RevokeOptions } from '../../server/handler.js';
 import { ErrorReporter } from '../../server/errors.js';
@@ -10,7 +11,7 @@ import { createCoreHandler } from '../../server/handler.js';
 import type { CoreHandlerOptions, CreateContextOptions } from '../../server/options.js';
 import type { KeepAliveOptions } from './keepAlive.js';
 import { keepAliveDefaults, KeepAliveSweeper } from './keepAlive.js';
-import { OPEN, toBuffer, WsServerSocket } from './socket.js';
+import { toBuffer, WsServerSocket } from './socket.js';
 import { installUpgradeChecks, readUpgrade, redactUpgradeUrl, upgradeOriginAllowed } from './upgrade.js';
 
 export { keepAliveDefaults } from './keepAlive.js';
@@ -99,7 +100,7 @@ function serve<TRouter extends AnyRouter, TSession extends SessionBase>(
   }
   const connection = core.connect(new WsServerSocket(ws), readUpgrade(req, ws, opts.credentials));
   const keepAlive = sweeper?.track(
-    () => ws.readyState === OPEN && ws.send('PING'),
+    () => connection.send(PING),
     () => ws.terminate(),
   );
   ws.on('message', (data, isBinary) => {

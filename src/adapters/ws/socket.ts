@@ -33,7 +33,7 @@ export class WsServerSocket implements ServerSocket {
   get bufferedAmount(): number {
     return this.ws.bufferedAmount;
   }
-  send(data: string | Uint8Array, text: boolean): void {
+  send(data: string | Uint8Array, text: boolean, onWritten?: () => void): void {
     if (this.corked === null) {
       const raw = (this.ws as unknown as { _socket?: Partial<Corkable> | null })._socket;
       if (raw && typeof raw.cork === 'function' && typeof raw.uncork === 'function') {
@@ -42,7 +42,7 @@ export class WsServerSocket implements ServerSocket {
         process.nextTick(uncork, this);
       }
     }
-    this.ws.send(data, text ? TEXT : BINARY);
+    this.ws.send(data, text ? TEXT : BINARY, onWritten);
   }
   close(code: number, reason: string): void {
     this.ws.close(code, reason);
