@@ -83,6 +83,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
 
   /** Sends the hello (if negotiated), starts the auth deadline, and authenticates unless params must come first. */
   start(): void {
+    this.socket.limitIncomingFrames?.(this.payloadLimit);
     if (this.request.speaksLanyard) {
       const hello: HelloNotification = {
         id: null,
@@ -166,6 +167,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     if (this.phase === Phase.Ready || this.phase === Phase.Closed) return;
     clearTimeout(this.authTimer);
     this.phase = nextPhase(this.phase, Phase.Ready);
+    this.socket.limitIncomingFrames?.(this.payloadLimit);
     const queued = this.queue;
     this.queue = [];
     for (const { message, batchIndex } of queued) this.routeChecked(message, batchIndex);

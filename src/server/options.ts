@@ -80,8 +80,9 @@ export interface CoreHandlerOptions<TRouter extends AnyRouter, TReq, TRes, TSess
   authTimeoutMs?: number;
   /**
    * The largest frame accepted, in bytes. A larger one closes the socket with
-   * `CloseCode.PayloadTooLarge` (4413). Set `wss`'s own `maxPayload` at least this high
-   * (its default, 100 MiB, is).
+   * `CloseCode.PayloadTooLarge` (4413). With `ws` the limit is enforced while the frame arrives
+   * (each served socket's receiver refuses it from its header, never buffering it whole); a lower
+   * `maxPayload` on the `WebSocketServer` wins. Nothing needs setting on a server you create.
    * @default 1_048_576 (1 MiB)
    */
   maxPayloadBytes?: number;

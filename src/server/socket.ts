@@ -16,4 +16,11 @@ export interface ServerSocket {
   send(data: string | Uint8Array, text: boolean, onWritten?: () => void): void;
   /** Starts the closing handshake with `code` and a short `reason` (≤ 123 bytes of UTF-8). */
   close(code: number, reason: string): void;
+  /**
+   * Where the transport can, refuses frames over `maxBytes` while receiving them (closing with
+   * `CloseCode.PayloadTooLarge`), so an oversize frame is never buffered whole. Called when the
+   * connection starts and again when it is authenticated. Without it, the core checks each frame's
+   * size after it arrived.
+   */
+  limitIncomingFrames?(maxBytes: number): void;
 }

@@ -11,6 +11,7 @@ import { createCoreHandler } from '../../server/handler.js';
 import type { CoreHandlerOptions, CreateContextOptions } from '../../server/options.js';
 import type { KeepAliveOptions } from './keepAlive.js';
 import { keepAliveDefaults, KeepAliveSweeper } from './keepAlive.js';
+import { MESSAGE_TOO_BIG } from './payloadLimit.js';
 import { toBuffer, WsServerSocket } from './socket.js';
 import { installUpgradeChecks, readUpgrade, redactUpgradeUrl, upgradeOriginAllowed } from './upgrade.js';
 
@@ -109,7 +110,8 @@ function serve<TRouter extends AnyRouter, TSession extends SessionBase>(
     connection.receive(isBinary ? bytes : bytes.toString('utf8'), bytes.byteLength);
   });
   // An unhandled 'error' would crash the process (e.g. "RSV2 and RSV3 must be clear").
-  ws.on('error', (cause) => {
+  ws.on('error', (cause: Error & { code?: string }) => {
+    if (cause.code === MESSAGE_TOO_BIG) return; // closed with 4413, like the core's own size check
     connection.errors.report(cause, 'unknown', undefined, undefined);
   });
   ws.once('close', () => {

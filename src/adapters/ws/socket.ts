@@ -1,5 +1,6 @@
 import type { RawData, WebSocket } from 'ws';
 import type { ServerSocket } from '../../server/socket.js';
+import { IncomingLimit } from './payloadLimit.js';
 
 const TEXT = { binary: false } as const;
 const BINARY = { binary: true } as const;
@@ -26,7 +27,10 @@ export class WsServerSocket implements ServerSocket {
    * system call per frame (which is where most of a fan-out's time goes).
    */
   corked: Corkable | null = null;
-  constructor(private readonly ws: WebSocket) {}
+  private readonly incoming: IncomingLimit;
+  constructor(private readonly ws: WebSocket) {
+    this.incoming = new IncomingLimit(ws);
+  }
   get isOpen(): boolean {
     return this.ws.readyState === OPEN;
   }
@@ -46,6 +50,9 @@ export class WsServerSocket implements ServerSocket {
   }
   close(code: number, reason: string): void {
     this.ws.close(code, reason);
+  }
+  limitIncomingFrames(maxBytes: number): void {
+    this.incoming.apply(maxBytes);
   }
 }
 
