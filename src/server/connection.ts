@@ -14,6 +14,7 @@ import { FrameFaults } from './frameFaults.js';
 import type { Frame, FrameBuilder } from './frames.js';
 import type { CoreHandlerOptions } from './options.js';
 import { coreHandlerDefaults } from './options.js';
+import { Outgoing } from './outgoing.js';
 import type { CallScope } from './scope.js';
 import type { ServerSocket } from './socket.js';
 import { nextPhase, Phase } from './state.js';
@@ -59,6 +60,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
   private readonly subscriptions: SubscriptionRegistry<TRouter>;
   private queue: Array<{ message: ClientCallMessage; batchIndex: number }> = [];
   private authTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly outgoing: Outgoing;
 
   constructor(
     private readonly socket: ServerSocket,
@@ -71,6 +73,9 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     this.subscriptions = new SubscriptionRegistry(this);
     this.auth = new Authenticator(shared.options, request, this, shared.authTimeoutMs);
     this.phase = request.expectsConnectionParams ? Phase.AwaitingParams : Phase.Authenticating;
+    this.outgoing = new Outgoing(socket, shared.maxBufferedBytes, !shared.options.experimental_encoder, () =>
+      this.close(CloseCode.SlowConsumer, `more than ${shared.maxBufferedBytes} bytes waiting to be sent`),
+    );
   }
 
   get ctx(): inferRouterContext<TRouter> | undefined {
@@ -104,7 +109,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
    * events, `PONG`, keep-alive `PING`), so a client that stops reading meets `maxBufferedBytes`.
    */
   send(frame: Frame): void {
-    this.write(frame, undefined);
+    if (this.isOpen) this.outgoing.send(frame);
   }
 
   /** One frame from the client: `byteLength` is its size on the wire. */
@@ -112,7 +117,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     if (!this.isOpen) return;
     if (typeof data === 'string') {
       if (data === PING) {
-        this.pong();
+        if (!this.shared.options.dangerouslyDisablePong) this.outgoing.pong();
         return;
       }
       if (data === PONG) return;
@@ -217,32 +222,6 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
   private get beforeAuthentication(): boolean {
     return this.phase === Phase.AwaitingParams || this.phase === Phase.Authenticating;
   }
-
-  /** The one bounded path out: a client that stopped reading is closed instead of buffered without end. */
-  private write(frame: Frame, onWritten: (() => void) | undefined): void {
-    if (!this.isOpen) return;
-    if (this.socket.bufferedAmount > this.shared.maxBufferedBytes) {
-      this.close(CloseCode.SlowConsumer, `more than ${this.shared.maxBufferedBytes} bytes waiting to be sent`);
-      return;
-    }
-    this.socket.send(frame, typeof frame === 'string' || !this.shared.options.experimental_encoder, onWritten);
-  }
-
-  /**
-   * Answers a `PING`. At most one `PONG` waits in the send buffer: a client that floods `PING`
-   * without reading gets one answer for all of them (they are indistinguishable), not a buffer
-   * entry per `PING`, whose overhead `bufferedAmount` does not count.
-   */
-  private pong(): void {
-    if (this.shared.options.dangerouslyDisablePong || this.pongWaiting) return;
-    this.pongWaiting = true;
-    this.write(PONG, this.pongWritten);
-  }
-
-  private pongWaiting = false;
-  private readonly pongWritten = (): void => {
-    this.pongWaiting = false;
-  };
 
   private decode(data: string | Uint8Array): unknown {
     const { experimental_encoder: encoder } = this.shared.options;
