@@ -131,8 +131,9 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     try {
       decoded = this.decode(data);
     } catch (cause) {
-      // Stock's message: the parser's own (e.g. "Unexpected token … in JSON at position 1").
-      this.rejectFrame(cause instanceof TRPCError ? cause : new TRPCError({ code: 'PARSE_ERROR', cause }));
+      // Stock's messages: for the params frame its own, otherwise the parser's (e.g. "Unexpected token …").
+      if (this.phase === Phase.AwaitingParams) this.rejectFrame(protocolError(ProtocolErrorMessage.malformedConnectionParams, cause));
+      else this.rejectFrame(cause instanceof TRPCError ? cause : new TRPCError({ code: 'PARSE_ERROR', cause }));
       return;
     }
     if (this.phase === Phase.AwaitingParams) {

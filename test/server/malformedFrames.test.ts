@@ -178,6 +178,14 @@ describe('connectionParams', () => {
     expect((await client.closed).code).toBe(CloseCode.BadRequest);
   });
 
+  it('words a params frame that is not JSON as stock does, then closes with 4400', async () => {
+    await serve();
+    const client = await connect('?connectionParams=1');
+    client.sendText('{"method":"connectionParams",');
+    expect(await client.next(forId(null))).toMatchObject({ error: { message: 'Malformed TRPCConnectionParamsMessage', data: { code: 'PARSE_ERROR' } } });
+    expect((await client.closed).code).toBe(CloseCode.BadRequest);
+  });
+
   it('treats a first frame that is not params as a bad request', async () => {
     await serve();
     const client = await connect('?connectionParams=1');
