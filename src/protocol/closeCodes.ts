@@ -10,9 +10,9 @@ export const CloseCode = {
   Normal: 1000,
   /** 1001: the server is shutting down (`handler.close()`); the client reconnects with backoff. */
   GoingAway: 1001,
-  /** 1009: `ws` itself refused a frame larger than the server's `maxPayload`; see {@link CloseCode.PayloadTooLarge}. */
+  /** 1009: `ws` itself refused a frame larger than the server's `maxPayload` on a socket our handler does not serve (ours get {@link CloseCode.PayloadTooLarge}). */
   MessageTooBig: 1009,
-  /** 4400: a frame that cannot be a tRPC message where only one would do (a malformed `connectionParams` frame, a binary frame to a JSON server). The client reconnects with backoff. */
+  /** 4400: a frame that cannot be a tRPC message where only one would do: a malformed `connectionParams` frame, or any malformed frame before authentication. The client reconnects with backoff. */
   BadRequest: 4400,
   /** 4401: the credentials were refused (`UNAUTHORIZED`). The client refreshes its credentials, then reconnects. */
   Unauthorized: 4401,
@@ -22,7 +22,7 @@ export const CloseCode = {
   AuthTimeout: 4408,
   /** 4410: the server revoked the session. The client stops and surfaces the error. */
   Revoked: 4410,
-  /** 4413: a frame larger than `maxPayloadBytes` (smaller before authentication). The client reconnects with backoff; the request that was too large is not retried. */
+  /** 4413: a frame larger than `maxPayloadBytes` (smaller before authentication), refused from its header. The client reconnects with backoff; the request that was too large is not retried. */
   PayloadTooLarge: 4413,
   /** 4419: the session expired and was not refreshed in time. The client refreshes its credentials, then reconnects. */
   SessionExpired: 4419,

@@ -1,4 +1,4 @@
 export { CloseCode, closeCodeName } from './closeCodes.js';
 export * from './messages.js';
-export { checkClientCall, checkConnectionParams } from './validate.js';
+export { checkClientCall, checkConnectionParams, ProtocolErrorMessage } from './validate.js';
 export type { CheckedCall, CheckedConnectionParams } from './validate.js';

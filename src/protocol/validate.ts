@@ -1,6 +1,24 @@
 import type { ClientCallMessage, ConnectionParamsMessage, RequestId } from './messages.js';
 
 /**
+ * The `message` of each protocol error, word for word what stock tRPC says for the same fault
+ * (its `parseTRPCMessage`, `parseConnectionParamsFromUnknown` and JSON encoder), so apps and
+ * clients that match on it behave the same on either server. Our finer detail (which field)
+ * travels separately as the error's `cause`.
+ */
+export const ProtocolErrorMessage = {
+  notAnObject: 'Not an object',
+  invalidId: 'Invalid request id',
+  idRequired: '`id` is required',
+  notJsonRpc2: 'Must be JSONRPC 2.0',
+  invalidMethod: 'Invalid procedure type',
+  notAString: 'Invalid string',
+  malformedConnectionParams: 'Malformed TRPCConnectionParamsMessage',
+  invalidConnectionParams: 'Invalid connection params shape',
+  binaryFrame: 'jsonEncoder received binary data. JSON uses text frames. Use a binary encoder for binary data.',
+} as const;
+
+/**
  * The outcome of checking one element of a client frame. A bad element keeps the id and
  * `jsonrpc` it carried when they were readable, so the server can answer that request alone
  * and still serve the rest of a batch.
@@ -11,6 +29,8 @@ export type CheckedCall =
       readonly ok: false;
       readonly id: RequestId | null;
       readonly jsonrpc: '2.0' | undefined;
+      /** Stock tRPC's message for the fault, one of {@link ProtocolErrorMessage}. */
+      readonly message: string;
       /** Names the offending field, e.g. "`params.path` must be a string". */
       readonly problem: string;
     };
@@ -26,19 +46,25 @@ function readId(value: unknown): RequestId | null | undefined {
   return undefined;
 }
 
+const notAnObject: CheckedCall = Object.freeze({
+  ok: false,
+  id: null,
+  jsonrpc: undefined,
+  message: ProtocolErrorMessage.notAnObject,
+  problem: 'a message must be a JSON object',
+});
+
 /** Checks one decoded element of a client frame against the tRPC v11 request shapes. */
 export function checkClientCall(raw: unknown): CheckedCall {
-  if (!isRecord(raw)) {
-    return { ok: false, id: null, jsonrpc: undefined, problem: 'a message must be a JSON object' };
-  }
+  if (!isRecord(raw)) return notAnObject;
   const id = readId(raw['id']);
   const jsonrpcRaw = raw['jsonrpc'];
   const jsonrpc = jsonrpcRaw === '2.0' ? '2.0' : undefined;
-  const fail = (problem: string): CheckedCall => ({ ok: false, id: id ?? null, jsonrpc, problem });
+  const fail = (message: string, problem: string): CheckedCall => ({ ok: false, id: id ?? null, jsonrpc, message, problem });
 
-  if (raw['id'] === undefined || id === null) return fail('`id` is required');
-  if (id === undefined) return fail('`id` must be a string or a finite number');
-  if (jsonrpcRaw !== undefined && jsonrpcRaw !== '2.0') return fail('`jsonrpc` must be "2.0" or absent');
+  if (id === null) return fail(ProtocolErrorMessage.idRequired, '`id` is required');
+  if (id === undefined) return fail(ProtocolErrorMessage.invalidId, '`id` must be a string or a finite number');
+  if (jsonrpcRaw !== undefined && jsonrpcRaw !== '2.0') return fail(ProtocolErrorMessage.notJsonRpc2, '`jsonrpc` must be "2.0" or absent');
 
   const method = raw['method'];
   if (method === 'subscription.stop') {
@@ -46,25 +72,26 @@ export function checkClientCall(raw: unknown): CheckedCall {
   }
   const params = raw['params'];
   if (method === 'lanyard.authenticate') {
-    if (!isRecord(params)) return fail('`params` must be an object');
+    if (!isRecord(params)) return fail(ProtocolErrorMessage.notAnObject, '`params` must be an object');
     const checked = checkParamsData(params['connectionParams'], 'params.connectionParams');
-    if (typeof checked === 'string') return fail(checked);
+    if (typeof checked === 'string') return fail(ProtocolErrorMessage.invalidConnectionParams, checked);
     const answers = params['answers'];
     if (answers === undefined) return { ok: true, message: { id, method, params: { connectionParams: checked } } };
     if (typeof answers !== 'number' || !Number.isSafeInteger(answers) || answers < 0) {
-      return fail('`params.answers` must be a non-negative integer or absent');
+      const problem = '`params.answers` must be a non-negative integer or absent';
+      return fail(`Invalid message: ${problem}`, problem);
     }
     return { ok: true, message: { id, method, params: { connectionParams: checked, answers } } };
   }
   if (method !== 'query' && method !== 'mutation' && method !== 'subscription') {
-    return fail('`method` must be "query", "mutation", "subscription" or "subscription.stop"');
+    return fail(ProtocolErrorMessage.invalidMethod, '`method` must be "query", "mutation", "subscription" or "subscription.stop"');
   }
-  if (!isRecord(params)) return fail('`params` must be an object');
+  if (!isRecord(params)) return fail(ProtocolErrorMessage.notAnObject, '`params` must be an object');
   const path = params['path'];
-  if (typeof path !== 'string') return fail('`params.path` must be a string');
+  if (typeof path !== 'string') return fail(ProtocolErrorMessage.notAString, '`params.path` must be a string');
   const lastEventId = params['lastEventId'];
   if (lastEventId !== undefined && typeof lastEventId !== 'string') {
-    return fail('`params.lastEventId` must be a string or absent');
+    return fail(ProtocolErrorMessage.notAString, '`params.lastEventId` must be a string or absent');
   }
   return {
     ok: true,
@@ -80,19 +107,20 @@ export function checkClientCall(raw: unknown): CheckedCall {
 /** The outcome of checking a `connectionParams` frame. */
 export type CheckedConnectionParams =
   | { readonly ok: true; readonly message: ConnectionParamsMessage }
-  | { readonly ok: false; readonly problem: string };
+  | { readonly ok: false; readonly message: string; readonly problem: string };
 
 /**
  * Checks the first frame of a connection opened with `connectionParams=1`: an object with
  * `method: "connectionParams"` and `data` either `null` or an object of strings.
  */
 export function checkConnectionParams(raw: unknown): CheckedConnectionParams {
-  if (!isRecord(raw)) return { ok: false, problem: 'the connectionParams message must be a JSON object' };
+  const malformed = ProtocolErrorMessage.malformedConnectionParams;
+  if (!isRecord(raw)) return { ok: false, message: malformed, problem: 'the connectionParams message must be a JSON object' };
   if (raw['method'] !== 'connectionParams') {
-    return { ok: false, problem: '`method` must be "connectionParams" in the first message' };
+    return { ok: false, message: malformed, problem: '`method` must be "connectionParams" in the first message' };
   }
   const data = checkParamsData(raw['data'], 'data');
-  if (typeof data === 'string') return { ok: false, problem: data };
+  if (typeof data === 'string') return { ok: false, message: ProtocolErrorMessage.invalidConnectionParams, problem: data };
   return { ok: true, message: { method: 'connectionParams', data } };
 }
 

@@ -2,7 +2,6 @@ import type { AnyRouter } from '@trpc/server';
 import { callTRPCProcedure, TRPCError } from '@trpc/server';
 import { isObservable } from '@trpc/server/observable';
 import type { RequestMessage } from '../protocol/messages.js';
-import { protocolError } from './errors.js';
 import type { CallScope } from './scope.js';
 
 /** Whether a procedure returned something a subscription can stream. */
@@ -16,7 +15,8 @@ export function deserializeInput(router: AnyRouter, raw: unknown): unknown {
   try {
     return router._def._config.transformer.input.deserialize(raw);
   } catch (cause) {
-    throw protocolError('`params.input` could not be deserialised', cause);
+    // Stock's message is the transformer's own; the error names no field.
+    throw new TRPCError({ code: 'PARSE_ERROR', cause });
   }
 }
 

@@ -3,15 +3,18 @@ import { TRPCError } from '@trpc/server';
 import { CloseCode } from '../protocol/closeCodes.js';
 import type { ClientCallMessage, HelloNotification } from '../protocol/messages.js';
 import { PING, PONG } from '../protocol/messages.js';
-import { checkClientCall, checkConnectionParams } from '../protocol/validate.js';
+import { checkClientCall, checkConnectionParams, ProtocolErrorMessage } from '../protocol/validate.js';
 import type { AuthHost, AuthRequest } from './auth/authenticator.js';
 import { Authenticator, closeCodeFor } from './auth/authenticator.js';
 import type { SessionBase } from './auth/types.js';
 import { runCall } from './calls.js';
 import { refuseBatch, refuseOverLimit } from './refusals.js';
 import { ErrorReporter, protocolError } from './errors.js';
+import { FrameFaults } from './frameFaults.js';
 import type { Frame, FrameBuilder } from './frames.js';
 import type { CoreHandlerOptions } from './options.js';
+import { coreHandlerDefaults } from './options.js';
+import { Outgoing } from './outgoing.js';
 import type { CallScope } from './scope.js';
 import type { ServerSocket } from './socket.js';
 import { nextPhase, Phase } from './state.js';
@@ -57,6 +60,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
   private readonly subscriptions: SubscriptionRegistry<TRouter>;
   private queue: Array<{ message: ClientCallMessage; batchIndex: number }> = [];
   private authTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly outgoing: Outgoing;
 
   constructor(
     private readonly socket: ServerSocket,
@@ -69,6 +73,9 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     this.subscriptions = new SubscriptionRegistry(this);
     this.auth = new Authenticator(shared.options, request, this, shared.authTimeoutMs);
     this.phase = request.expectsConnectionParams ? Phase.AwaitingParams : Phase.Authenticating;
+    this.outgoing = new Outgoing(socket, shared.maxBufferedBytes, !shared.options.experimental_encoder, () =>
+      this.close(CloseCode.SlowConsumer, `more than ${shared.maxBufferedBytes} bytes waiting to be sent`),
+    );
   }
 
   get ctx(): inferRouterContext<TRouter> | undefined {
@@ -81,6 +88,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
 
   /** Sends the hello (if negotiated), starts the auth deadline, and authenticates unless params must come first. */
   start(): void {
+    this.socket.limitIncomingFrames?.(this.payloadLimit);
     if (this.request.speaksLanyard) {
       const hello: HelloNotification = {
         id: null,
@@ -96,35 +104,36 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     if (this.phase === Phase.Authenticating) this.auth.connect(null).catch(this.reportUnexpected);
   }
 
+  /**
+   * Sends a frame if the socket is open. Every byte the server sends goes through here (answers,
+   * events, `PONG`, keep-alive `PING`), so a client that stops reading meets `maxBufferedBytes`.
+   */
   send(frame: Frame): void {
-    if (!this.isOpen) return;
-    if (this.socket.bufferedAmount > this.shared.maxBufferedBytes) {
-      this.close(CloseCode.SlowConsumer, `more than ${this.shared.maxBufferedBytes} bytes waiting to be sent`);
-      return;
-    }
-    this.socket.send(frame, typeof frame === 'string' || !this.shared.options.experimental_encoder);
+    if (this.isOpen) this.outgoing.send(frame);
   }
 
   /** One frame from the client: `byteLength` is its size on the wire. */
   receive(data: string | Uint8Array, byteLength: number): void {
-    if (this.phase === Phase.Closed) return;
+    if (!this.isOpen) return;
     if (typeof data === 'string') {
       if (data === PING) {
-        if (!this.shared.options.dangerouslyDisablePong) this.socket.send(PONG, true);
+        if (!this.shared.options.dangerouslyDisablePong) this.outgoing.pong();
         return;
       }
       if (data === PONG) return;
     }
-    const limit = this.phase === Phase.Ready || this.phase === Phase.Stale ? this.shared.maxPayloadBytes : this.shared.maxPayloadBytesBeforeAuth;
+    const limit = this.payloadLimit;
     if (byteLength > limit) {
-      this.close(CloseCode.PayloadTooLarge, `frame of ${byteLength} bytes exceeds ${limit}`);
+      this.close(CloseCode.PayloadTooLarge, `frame exceeds ${limit} bytes`);
       return;
     }
     let decoded: unknown;
     try {
       decoded = this.decode(data);
     } catch (cause) {
-      this.rejectFrame(cause instanceof TRPCError ? cause : protocolError('the frame is not valid JSON', cause));
+      // Stock's messages: for the params frame its own, otherwise the parser's (e.g. "Unexpected token …").
+      if (this.phase === Phase.AwaitingParams) this.rejectFrame(protocolError(ProtocolErrorMessage.malformedConnectionParams, cause));
+      else this.rejectFrame(cause instanceof TRPCError ? cause : new TRPCError({ code: 'PARSE_ERROR', cause }));
       return;
     }
     if (this.phase === Phase.AwaitingParams) {
@@ -164,6 +173,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     if (this.phase === Phase.Ready || this.phase === Phase.Closed) return;
     clearTimeout(this.authTimer);
     this.phase = nextPhase(this.phase, Phase.Ready);
+    this.socket.limitIncomingFrames?.(this.payloadLimit);
     const queued = this.queue;
     this.queue = [];
     for (const { message, batchIndex } of queued) this.routeChecked(message, batchIndex);
@@ -204,55 +214,78 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     this.errors.report(cause, 'unknown', undefined, undefined);
   };
 
+  /** The largest frame accepted now: smaller until the connection is first authenticated. */
+  private get payloadLimit(): number {
+    return this.beforeAuthentication ? this.shared.maxPayloadBytesBeforeAuth : this.shared.maxPayloadBytes;
+  }
+
+  /** Whether no session has been accepted yet (an expired one waiting for its refresh has been). */
+  private get beforeAuthentication(): boolean {
+    return this.phase === Phase.AwaitingParams || this.phase === Phase.Authenticating;
+  }
+
   private decode(data: string | Uint8Array): unknown {
     const { experimental_encoder: encoder } = this.shared.options;
     if (encoder) return encoder.decode(data);
-    if (typeof data !== 'string') throw protocolError('binary frames are not accepted; send JSON as text frames');
+    if (typeof data !== 'string') throw protocolError(ProtocolErrorMessage.binaryFrame);
     return JSON.parse(data);
   }
 
-  /** A frame that is not a message: before the params it ends the connection, after it is answered. */
+  /**
+   * A frame that is not a message. A bad `connectionParams` frame is answered, then closes the
+   * connection; any other before authentication closes it unanswered (4400), so junk costs an
+   * unauthenticated client its socket rather than the server work; after, it is answered.
+   */
   private rejectFrame(error: TRPCError): void {
-    this.send(this.frames.error(null, this.errors.report(error, 'unknown', undefined, undefined)));
-    if (this.phase === Phase.AwaitingParams) this.close(CloseCode.BadRequest, 'malformed connectionParams message');
+    if (this.phase === Phase.AwaitingParams) {
+      this.send(this.frames.error(null, this.errors.report(error, 'unknown', undefined, undefined)));
+      this.close(CloseCode.BadRequest, 'malformed connectionParams message');
+    } else if (this.beforeAuthentication) {
+      this.errors.notify({ error, type: 'unknown', path: undefined, input: undefined });
+      this.close(CloseCode.BadRequest, 'malformed message before authentication');
+    } else {
+      this.send(this.frames.error(null, this.errors.report(error, 'unknown', undefined, undefined)));
+    }
   }
 
   private acceptConnectionParams(decoded: unknown): void {
     const checked = checkConnectionParams(decoded);
     if (!checked.ok) {
-      this.rejectFrame(protocolError(checked.problem));
+      this.rejectFrame(protocolError(checked.message, checked.problem));
       return;
     }
     this.phase = nextPhase(this.phase, Phase.Authenticating);
     this.auth.connect(checked.message.data).catch(this.reportUnexpected);
   }
 
+  /**
+   * Routes the messages of one frame. The work is bounded: at most `maxBatchSize` elements are
+   * looked at one by one (a longer batch is refused whole), bad ones are answered through one
+   * {@link FrameFaults}, and nothing more is done once the connection is closing.
+   */
   private routeCalls(decoded: unknown): void {
-    if (!Array.isArray(decoded)) {
-      this.routeOne(decoded, 0);
+    const batch = Array.isArray(decoded) ? (decoded as unknown[]) : [decoded];
+    if (batch.length === 0) {
+      this.rejectFrame(protocolError('Invalid message: a batch must hold at least one message', 'empty batch'));
       return;
     }
-    if (decoded.length === 0) {
-      this.rejectFrame(protocolError('a batch must hold at least one message'));
+    const maxBatchSize = this.shared.options.maxBatchSize ?? coreHandlerDefaults.maxBatchSize;
+    if (batch.length > maxBatchSize) {
+      refuseBatch(this, batch);
       return;
     }
-    const { maxBatchSize } = this.shared.options;
-    if (maxBatchSize !== undefined && decoded.length > maxBatchSize) {
-      refuseBatch(this, decoded);
-      return;
+    let faults: FrameFaults<TRouter> | null = null;
+    for (let index = 0; index < batch.length && this.isOpen; index++) {
+      const checked = checkClientCall(batch[index]);
+      if (checked.ok) {
+        this.routeChecked(checked.message, index);
+      } else if (this.beforeAuthentication) {
+        this.rejectFrame(protocolError(checked.message, checked.problem));
+      } else {
+        faults ??= new FrameFaults(this);
+        faults.answer(checked);
+      }
     }
-    for (let index = 0; index < decoded.length; index++) this.routeOne(decoded[index], index);
-  }
-
-  private routeOne(raw: unknown, batchIndex: number): void {
-    const checked = checkClientCall(raw);
-    if (!checked.ok) {
-      const error = protocolError(checked.problem);
-      const head = checked.id === null ? null : this.frames.head(checked.id, checked.jsonrpc);
-      this.send(this.frames.error(head, this.errors.report(error, 'unknown', undefined, undefined)));
-      return;
-    }
-    this.routeChecked(checked.message, batchIndex);
   }
 
   /**

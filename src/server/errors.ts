@@ -72,9 +72,12 @@ function logOnErrorFailure(cause: unknown): void {
   console.error('[trpc-lanyard] error while reporting an error:', cause);
 }
 
-/** A `TRPCError` for a frame or call the protocol rejects; `problem` names the field. */
-export function protocolError(problem: string, cause?: unknown): TRPCError {
-  return new TRPCError({ code: 'PARSE_ERROR', message: `Invalid message: ${problem}`, cause });
+/**
+ * A `TRPCError` for a frame or call the protocol rejects: `message` is what stock tRPC says
+ * (`ProtocolErrorMessage`), `detail` (which field, for `onError`) becomes its `cause`.
+ */
+export function protocolError(message: string, detail?: unknown): TRPCError {
+  return new TRPCError({ code: 'PARSE_ERROR', message, cause: detail });
 }
 
 /** Whether `cause` is (or wraps) the `AbortError` a cancelled procedure ends with. */

@@ -36,7 +36,8 @@ const utf8 = new TextEncoder();
  */
 export class FrameBuilder {
   private readonly serialize: (value: unknown) => unknown;
-  private readonly identity: boolean;
+  /** Whether the transformer returns what it is given; probed at the first data frame, not at creation. */
+  private identity: boolean | undefined;
   private readonly shared = new WeakMap<object, SharedEntry>();
 
   constructor(
@@ -45,8 +46,6 @@ export class FrameBuilder {
   ) {
     const transformer = router._def._config.transformer;
     this.serialize = (value) => transformer.output.serialize(value);
-    const probe = {};
-    this.identity = transformer.output.serialize(probe) === probe;
   }
 
   head(id: RequestId, jsonrpc: '2.0' | undefined): FrameHead {
@@ -81,11 +80,24 @@ export class FrameBuilder {
    * `data: { id, data }`. Throws when the value cannot be serialised.
    */
   data(head: FrameHead, value: unknown, eventId?: string): Frame {
-    if (this.encoder || !this.identity) return this.transformed(head, value, eventId);
+    if (this.encoder || !(this.identity ??= this.probeIdentity())) return this.transformed(head, value, eventId);
     if (typeof value === 'object' && value !== null && Object.isFrozen(value)) {
       return this.sharedFrame(head, value, eventId);
     }
     return this.compose(head.json, JSON.stringify(value) as string | undefined, eventId);
+  }
+
+  /**
+   * Runs the user's transformer once, lazily: creating a handler must not call user code
+   * (stock tRPC does not), and a transformer that throws here is simply not the identity.
+   */
+  private probeIdentity(): boolean {
+    const probe = {};
+    try {
+      return this.serialize(probe) === probe;
+    } catch {
+      return false;
+    }
   }
 
   private transformed(head: FrameHead, value: unknown, eventId: string | undefined): Frame {

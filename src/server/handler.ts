@@ -44,7 +44,7 @@ export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSessio
   const connections = new Set<Connection<TRouter, TReq, TRes, TSession>>();
   const frames = new FrameBuilder(options.router, options.experimental_encoder);
   const maxPayloadBytes = options.maxPayloadBytes ?? coreHandlerDefaults.maxPayloadBytes;
-  const { maxBatchSize } = options;
+  const maxBatchSize = options.maxBatchSize ?? coreHandlerDefaults.maxBatchSize;
   const shared: ConnectionShared<TRouter, TReq, TRes, TSession> = {
     options,
     frames,
@@ -53,7 +53,7 @@ export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSessio
     helloParams: Object.freeze({
       version: LANYARD_PROTOCOL_VERSION,
       maxPayloadBytes,
-      ...(maxBatchSize === undefined ? {} : { maxBatchSize }),
+      ...(Number.isFinite(maxBatchSize) ? { maxBatchSize } : {}),
     }),
     // Without `authenticate` there is no "before auth": the one limit applies throughout.
     maxPayloadBytesBeforeAuth: options.authenticate

@@ -58,7 +58,8 @@ export interface CoreHandlerOptions<TRouter extends AnyRouter, TReq, TRes, TSess
   /**
    * Which browser origins may open a socket: exact origins, or a predicate. A cross-origin
    * upgrade is refused before the socket opens (HTTP 403). Requests without an `Origin` header
-   * (non-browser clients) pass a list.
+   * (non-browser clients) pass a list. A predicate that throws refuses the upgrade (403) and the
+   * throw is reported to `onError`; it sees `req.url` with a query-parameter token redacted.
    * @default every origin
    */
   allowedOrigins?: AllowedOrigins<TReq>;
@@ -66,9 +67,11 @@ export interface CoreHandlerOptions<TRouter extends AnyRouter, TReq, TRes, TSess
   onError?: (opts: ErrorInfo<TRouter, TReq>) => void;
   /**
    * The most calls one batch frame may carry; every call of a larger batch is answered with
-   * `BAD_REQUEST`. Stock tRPC's option of the same name. Announced in `lanyard.hello`, so a
-   * trpc-lanyard client splits its batches to fit.
-   * @default unlimited
+   * `BAD_REQUEST` and none runs. Stock tRPC's option of the same name (stock's default is
+   * unlimited; ours bounds the work one frame can cause, and matches
+   * `maxConcurrentCallsPerConnection`, beyond which calls would be refused anyway). Announced in
+   * `lanyard.hello`, so a trpc-lanyard client splits its batches to fit. `Infinity` lifts it.
+   * @default 1_000
    */
   maxBatchSize?: number;
   /**
@@ -81,8 +84,9 @@ export interface CoreHandlerOptions<TRouter extends AnyRouter, TReq, TRes, TSess
   authTimeoutMs?: number;
   /**
    * The largest frame accepted, in bytes. A larger one closes the socket with
-   * `CloseCode.PayloadTooLarge` (4413). Set `wss`'s own `maxPayload` at least this high
-   * (its default, 100 MiB, is).
+   * `CloseCode.PayloadTooLarge` (4413). With `ws` the limit is enforced while the frame arrives
+   * (each served socket's receiver refuses it from its header, never buffering it whole); a lower
+   * `maxPayload` on the `WebSocketServer` wins. Nothing needs setting on a server you create.
    * @default 1_048_576 (1 MiB)
    */
   maxPayloadBytes?: number;
@@ -127,6 +131,7 @@ export interface CoreHandlerOptions<TRouter extends AnyRouter, TReq, TRes, TSess
 export const coreHandlerDefaults = {
   authTimeoutMs: 10_000,
   maxPayloadBytes: 1_048_576,
+  maxBatchSize: 1_000,
   maxQueuedCallsBeforeReady: 256,
   maxSubscriptionsPerConnection: 1_000,
   maxConcurrentCallsPerConnection: 1_000,

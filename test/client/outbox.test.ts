@@ -108,8 +108,13 @@ describe("the server's maxBatchSize", () => {
     expect(batches).toEqual([1, 3, 3, 3, 1]);
   });
 
-  it('is left out of lanyard.hello when the server sets none', async () => {
+  it('is announced with its default (1,000) when the server sets none, and left out when lifted', async () => {
     lanyard = await startLanyardServer('lanyard', { router: createTestRouter().router });
+    await lanyardClient(lanyard.url).echo.query('x');
+    expect(client!.serverInfo).toMatchObject({ maxBatchSize: 1_000 });
+    await client!.close();
+    await lanyard.close();
+    lanyard = await startLanyardServer('lanyard', { router: createTestRouter().router, maxBatchSize: Infinity });
     await lanyardClient(lanyard.url).echo.query('x');
     expect(client!.serverInfo).not.toHaveProperty('maxBatchSize');
   });

@@ -137,7 +137,7 @@ describe('connection-level frames', () => {
   it('sends lanyard.hello first to a client that put lanyard=1 in its URL, and nothing to others', async () => {
     await raw.start({ router: createTestRouter().router, maxPayloadBytes: 4096 });
     const ours = await connect('?lanyard=1');
-    expect(await ours.next()).toEqual({ id: null, method: 'lanyard.hello', params: { version: 1, maxPayloadBytes: 4096 } });
+    expect(await ours.next()).toEqual({ id: null, method: 'lanyard.hello', params: { version: 1, maxPayloadBytes: 4096, maxBatchSize: 1000 } });
     const stock = await connect();
     stock.send({ id: 1, method: 'query', params: { path: 'echo', input: 1 } });
     await stock.next(forId(1));

@@ -1,4 +1,5 @@
 /** Per-connection bounds: subscriptions, calls in flight, and the send buffer of a slow reader. */
+import type { Socket } from 'node:net';
 import { initTRPC } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
 import { CloseCode } from '../../src/protocol/closeCodes.js';
@@ -66,5 +67,41 @@ describe('a client that stops reading', () => {
     expect(yielded).toBe(stoppedAt); // the subscription was stopped with the connection
     tcp.resume();
     expect(await client.closed).toEqual({ code: CloseCode.SlowConsumer, reason: 'more than 1000000 bytes waiting to be sent' });
+  });
+});
+
+describe('a client that floods PING and never reads', () => {
+  /** `count` masked text frames "PING" (zero mask), as one buffer: a flood that costs the sender nothing. */
+  function pings(count: number): Buffer {
+    const one = Buffer.from([0x81, 0x84, 0, 0, 0, 0, 0x50, 0x49, 0x4e, 0x47]);
+    return Buffer.concat(Array.from({ length: count }, () => one));
+  }
+
+  it('gets one PONG waiting for it, not one per PING: the server\'s send buffer stays bounded', async () => {
+    const server = await raw.start({ router: createTestRouter().router });
+    const flooder = await raw.connect();
+    const good = await raw.connect();
+    const serverSide = [...server.wss.clients][0]!;
+    let pingsSeen = 0;
+    serverSide.on('message', () => void pingsSeen++);
+    const tcp = (flooder.ws as unknown as { _socket: Socket })._socket;
+    tcp.pause();
+    const chunk = pings(20_000);
+    const total = 1_500_000;
+    const heapBefore = process.memoryUsage().heapUsed;
+    for (let sent = 0; sent < total; sent += 20_000) {
+      if (!tcp.write(chunk)) await new Promise((resolve) => tcp.once('drain', resolve));
+    }
+    await expect.poll(() => pingsSeen, { timeout: 30_000, interval: 50 }).toBe(total);
+    const buffered = serverSide.bufferedAmount;
+    const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
+    console.info(`${total} PINGs unread: server bufferedAmount ${buffered} bytes, heap growth ${(heapGrowth / 2 ** 20).toFixed(1)} MiB`);
+    expect(buffered).toBeLessThan(1024);
+    good.send({ id: 1, method: 'query', params: { path: 'echo', input: 'fine' } });
+    expect(await good.next(forId(1))).toMatchObject({ result: { data: 'fine' } });
+    tcp.resume();
+    await expect.poll(() => flooder.received.length).toBeGreaterThan(0);
+    expect(flooder.received.every((frame) => frame === 'PONG')).toBe(true);
+    expect(flooder.received.length).toBeLessThan(total);
   });
 });

@@ -17,13 +17,20 @@ async function serve(extra: Partial<Parameters<typeof startServer>[1]> = {}) {
 const echo = (id: number, input: unknown = { ok: true }) => ({ id, method: 'query', params: { path: 'echo', input } });
 
 describe('malformed frames get a typed error and the socket stays usable', () => {
-  it('answers invalid JSON with an id-null PARSE_ERROR and keeps serving', async () => {
+  it('answers invalid JSON with an id-null PARSE_ERROR in stock\'s words (the parser\'s message) and keeps serving', async () => {
     await serve();
     const client = await connect();
     client.sendText('{not json');
+    const parserMessage = (() => {
+      try {
+        return JSON.parse('{not json') as never;
+      } catch (cause) {
+        return (cause as Error).message;
+      }
+    })();
     expect(await client.next(forId(null))).toMatchObject({
       id: null,
-      error: { code: -32700, message: 'Invalid message: the frame is not valid JSON', data: { code: 'PARSE_ERROR' } },
+      error: { code: -32700, message: parserMessage, data: { code: 'PARSE_ERROR' } },
     });
     client.send(echo(1));
     expect(await client.next(forId(1))).toEqual({ id: 1, result: { type: 'data', data: { ok: true } } });
@@ -42,31 +49,41 @@ describe('malformed frames get a typed error and the socket stays usable', () =>
     ]);
     expect(await client.next(forId(1))).toEqual({ id: 1, result: { type: 'data', data: 'first' } });
     expect(await client.next(forId(6))).toEqual({ id: 6, result: { type: 'data', data: 'last' } });
-    expect(await client.next(forId(2))).toMatchObject({
-      error: { message: 'Invalid message: `method` must be "query", "mutation", "subscription" or "subscription.stop"', data: { code: 'PARSE_ERROR' } },
-    });
-    expect(await client.next(forId(3))).toMatchObject({ error: { message: 'Invalid message: `params.path` must be a string' } });
-    expect(await client.next(forId(4))).toMatchObject({ error: { message: 'Invalid message: `params.lastEventId` must be a string or absent' } });
-    expect(await client.next(forId(null))).toMatchObject({ error: { message: 'Invalid message: a message must be a JSON object' } });
+    // Stock's parseTRPCMessage wording; which field was wrong goes to onError as the cause.
+    expect(await client.next(forId(2))).toMatchObject({ error: { message: 'Invalid procedure type', data: { code: 'PARSE_ERROR' } } });
+    expect(await client.next(forId(3))).toMatchObject({ error: { message: 'Invalid string' } });
+    expect(await client.next(forId(4))).toMatchObject({ error: { message: 'Invalid string' } });
+    expect(await client.next(forId(null))).toMatchObject({ error: { message: 'Not an object' } });
   });
 
-  it('names the missing id, an empty batch and a wrong jsonrpc', async () => {
+  it('words a missing id, a null id, an empty batch and a wrong jsonrpc as stock does', async () => {
     await serve();
     const client = await connect();
     client.send({ method: 'query', params: { path: 'echo' } });
-    expect(await client.next(forId(null))).toMatchObject({ error: { message: 'Invalid message: `id` is required' } });
+    expect(await client.next(forId(null))).toMatchObject({ error: { message: 'Invalid request id' } });
+    client.send({ id: null, method: 'query', params: { path: 'echo' } });
+    expect(await client.next(forId(null))).toMatchObject({ error: { message: '`id` is required' } });
     client.send([]);
     expect(await client.next(forId(null))).toMatchObject({ error: { message: 'Invalid message: a batch must hold at least one message' } });
     client.send({ ...echo(5), jsonrpc: '1.0' });
-    expect(await client.next(forId(5))).toMatchObject({ error: { message: 'Invalid message: `jsonrpc` must be "2.0" or absent' } });
+    expect(await client.next(forId(5))).toMatchObject({ error: { message: 'Must be JSONRPC 2.0' } });
   });
 
-  it('refuses binary frames with a PARSE_ERROR when the encoder is JSON', async () => {
+  it('gives onError the field that was wrong as the cause, keeping stock\'s message', async () => {
+    const causes: string[] = [];
+    await serve({ onError: ({ error }) => causes.push(`${error.message} / ${String((error.cause as Error | undefined)?.message)}`) });
+    const client = await connect();
+    client.send({ id: 1, method: 'query', params: { path: 7 } });
+    await client.next(forId(1));
+    expect(causes).toEqual(['Invalid string / `params.path` must be a string']);
+  });
+
+  it('refuses binary frames with stock\'s PARSE_ERROR when the encoder is JSON', async () => {
     await serve();
     const client = await connect();
     client.ws.send(Buffer.from(JSON.stringify(echo(1))), { binary: true });
     expect(await client.next(forId(null))).toMatchObject({
-      error: { message: 'Invalid message: binary frames are not accepted; send JSON as text frames' },
+      error: { message: 'jsonEncoder received binary data. JSON uses text frames. Use a binary encoder for binary data.', data: { code: 'PARSE_ERROR' } },
     });
     client.send(echo(2));
     expect(await client.next(forId(2))).toMatchObject({ result: { data: { ok: true } } });
@@ -133,7 +150,7 @@ describe('abuse is answered with a documented close code', () => {
     const client = await connect();
     const frame = JSON.stringify(echo(1, 'x'.repeat(2000)));
     client.sendText(frame);
-    expect(await client.closed).toEqual({ code: CloseCode.PayloadTooLarge, reason: `frame of ${frame.length} bytes exceeds 1024` });
+    expect(await client.closed).toEqual({ code: CloseCode.PayloadTooLarge, reason: 'frame exceeds 1024 bytes' });
   });
 
   it('closes a connection that queues too many calls before its context is ready (4429)', async () => {
@@ -157,7 +174,15 @@ describe('connectionParams', () => {
     await serve();
     const client = await connect('?connectionParams=1');
     client.send({ method: 'connectionParams', data: { token: 42 } });
-    expect(await client.next(forId(null))).toMatchObject({ error: { message: 'Invalid message: `data.token` must be a string' } });
+    expect(await client.next(forId(null))).toMatchObject({ error: { message: 'Invalid connection params shape', data: { code: 'PARSE_ERROR' } } });
+    expect((await client.closed).code).toBe(CloseCode.BadRequest);
+  });
+
+  it('words a params frame that is not JSON as stock does, then closes with 4400', async () => {
+    await serve();
+    const client = await connect('?connectionParams=1');
+    client.sendText('{"method":"connectionParams",');
+    expect(await client.next(forId(null))).toMatchObject({ error: { message: 'Malformed TRPCConnectionParamsMessage', data: { code: 'PARSE_ERROR' } } });
     expect((await client.closed).code).toBe(CloseCode.BadRequest);
   });
 
@@ -165,7 +190,7 @@ describe('connectionParams', () => {
     await serve();
     const client = await connect('?connectionParams=1');
     client.send(echo(1));
-    expect(await client.next(forId(null))).toMatchObject({ error: { message: 'Invalid message: `method` must be "connectionParams" in the first message' } });
+    expect(await client.next(forId(null))).toMatchObject({ error: { message: 'Malformed TRPCConnectionParamsMessage' } });
     expect((await client.closed).code).toBe(CloseCode.BadRequest);
   });
 
@@ -205,5 +230,70 @@ describe('a refused context closes with the code that matches the error', () => 
     expect(await client.next(forId(null))).toMatchObject({ error: { message: 'nope', data: { code } } });
     expect(await client.next(forId(1))).toMatchObject({ error: { message: 'nope', data: { code } } });
     expect((await client.closed).code).toBe(closeCode);
+  });
+});
+
+describe('the work one frame causes is bounded', () => {
+  /** `[1,1,…,1]`: a 1 MiB frame of half a million elements that are not messages. */
+  const ones = `[${'1,'.repeat(524_286)}1]`;
+
+  it.each([
+    ['the default maxBatchSize refuses it whole', {}, 'Batch call exceeds maximum size'],
+    ['without a batch limit, its bad elements share one answer', { maxBatchSize: Infinity }, 'Not an object'],
+  ] as const)('a 1 MiB frame of half a million bad elements: %s, one onError, others unaffected', async (_name, options, message) => {
+    let onErrorCalls = 0;
+    await serve({ ...options, onError: () => void onErrorCalls++ });
+    const good = await connect();
+    const bad = await connect();
+    expect(ones.length).toBeLessThanOrEqual(1_048_576);
+    const started = performance.now();
+    bad.sendText(ones);
+    good.send(echo(1, 'still served'));
+    expect(await good.next(forId(1), 5_000)).toMatchObject({ result: { data: 'still served' } });
+    expect(await bad.next(forId(null), 5_000)).toMatchObject({ error: { message } });
+    const elapsedMs = performance.now() - started;
+    bad.send(echo(2));
+    expect(await bad.next(forId(2))).toMatchObject({ result: { data: { ok: true } } });
+    expect(bad.received).toEqual([]); // one answer for the whole frame
+    expect(onErrorCalls).toBe(1);
+    console.info(`1 MiB frame of 524,287 bad elements (${_name}): answered in ${elapsedMs.toFixed(0)} ms`);
+  });
+
+  it('answers a batch whose elements all carry ids element by element, but reports it once', async () => {
+    let onErrorCalls = 0;
+    await serve({ onError: () => void onErrorCalls++ });
+    const client = await connect();
+    client.send(Array.from({ length: 500 }, (_, i) => ({ id: i + 1, method: 'bogus' })));
+    for (let id = 1; id <= 500; id++) expect(await client.next(forId(id))).toMatchObject({ error: { message: 'Invalid procedure type' } });
+    expect(onErrorCalls).toBe(1);
+  });
+});
+
+describe('before authentication, junk costs the socket', () => {
+  const waitForever = () => new Promise<never>(() => {});
+
+  it.each([
+    ['a frame that is not JSON', '{not json'],
+    ['a batch with one bad element', JSON.stringify([echo(1), { id: 2, method: 'bogus' }])],
+    ['an element that is not an object', '42'],
+    ['an empty batch', '[]'],
+  ])('%s closes with 4400 and is not answered', async (_name, text) => {
+    const errors: string[] = [];
+    await serve({ authenticate: waitForever, onError: ({ error }) => errors.push(error.code) });
+    const client = await connect();
+    client.sendText(text);
+    expect(await client.closed).toEqual({ code: CloseCode.BadRequest, reason: 'malformed message before authentication' });
+    expect(client.received).toEqual([]);
+    expect(errors).toEqual(['PARSE_ERROR']);
+  });
+
+  it('still queues well-formed calls while authenticate runs', async () => {
+    let accept!: () => void;
+    await serve({ authenticate: () => new Promise((resolve) => (accept = () => resolve({})))});
+    const client = await connect();
+    client.send([echo(1), echo(2)]);
+    await expect.poll(() => typeof accept).toBe('function');
+    accept();
+    expect(await client.next(forId(2))).toMatchObject({ result: { data: { ok: true } } });
   });
 });

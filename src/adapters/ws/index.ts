@@ -1,15 +1,19 @@
 import type { IncomingMessage } from 'node:http';
 import type { AnyRouter } from '@trpc/server';
+import { TRPCError } from '@trpc/server';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { CloseCode } from '../../protocol/closeCodes.js';
+import { PING } from '../../protocol/messages.js';
 import type { CredentialCarriers, RouterSession, SessionBase } from '../../server/auth/types.js';
 import type { CoreHandler, RevokeOptions } from '../../server/handler.js';
+import { ErrorReporter } from '../../server/errors.js';
 import { createCoreHandler } from '../../server/handler.js';
 import type { CoreHandlerOptions, CreateContextOptions } from '../../server/options.js';
 import type { KeepAliveOptions } from './keepAlive.js';
 import { keepAliveDefaults, KeepAliveSweeper } from './keepAlive.js';
-import { OPEN, toBuffer, WsServerSocket } from './socket.js';
-import { installOriginCheck, readUpgrade, upgradeOriginAllowed } from './upgrade.js';
+import { MESSAGE_TOO_BIG } from './payloadLimit.js';
+import { toBuffer, WsServerSocket } from './socket.js';
+import { installUpgradeChecks, readUpgrade, redactUpgradeUrl, upgradeOriginAllowed } from './upgrade.js';
 
 export { keepAliveDefaults } from './keepAlive.js';
 export type { KeepAliveOptions } from './keepAlive.js';
@@ -54,7 +58,11 @@ export interface WSHandlerControls<TSession extends SessionBase = SessionBase> {
    * 4408. Stock clients get tRPC's `reconnect` notification. Returns how many were asked.
    */
   requestReauthentication(filter: (session: TSession) => boolean): number;
-  /** Closes every connection with 1001 (going away), stops the handler's timers, and serves no new ones. */
+  /**
+   * Closes every connection with 1001 (going away) and stops the handler's timers. Sockets that
+   * open later are closed at once with 1001 'server shutting down'; call `wss.close()` too so
+   * that the server stops accepting them.
+   */
   close(): void;
 }
 
@@ -67,6 +75,16 @@ function warnOnRiskyOptions(credentials: CredentialCarriers | undefined, allowed
   }
 }
 
+/** A throwing `allowedOrigins` predicate refused an upgrade: the app hears of it through `onError`. */
+function reportOriginPredicateError<TRouter extends AnyRouter, TSession extends SessionBase>(
+  opts: WSConnectionHandlerOptions<TRouter, TSession>,
+  cause: unknown,
+  req: IncomingMessage,
+): void {
+  const error = new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'allowedOrigins threw; the upgrade was refused', cause });
+  new ErrorReporter(opts.router, req, opts.onError as never).notify({ error, type: 'unknown', path: undefined, input: undefined });
+}
+
 function serve<TRouter extends AnyRouter, TSession extends SessionBase>(
   core: CoreHandler<TRouter, IncomingMessage, WebSocket, TSession>,
   opts: WSConnectionHandlerOptions<TRouter, TSession>,
@@ -74,14 +92,16 @@ function serve<TRouter extends AnyRouter, TSession extends SessionBase>(
   ws: WebSocket,
   req: IncomingMessage,
 ): void {
-  // Defence in depth for servers whose upgrade did not go through applyWSSHandler's check.
-  if (!upgradeOriginAllowed(opts.allowedOrigins, req)) {
+  // Defence in depth for servers whose upgrade did not go through applyWSSHandler's check;
+  // the token is cut out of the URL before the predicate sees it.
+  redactUpgradeUrl(req, opts.credentials);
+  if (!upgradeOriginAllowed(opts.allowedOrigins, req, (cause) => reportOriginPredicateError(opts, cause, req))) {
     ws.close(CloseCode.Forbidden, 'Origin not allowed');
     return;
   }
   const connection = core.connect(new WsServerSocket(ws), readUpgrade(req, ws, opts.credentials));
   const keepAlive = sweeper?.track(
-    () => ws.readyState === OPEN && ws.send('PING'),
+    () => connection.send(PING),
     () => ws.terminate(),
   );
   ws.on('message', (data, isBinary) => {
@@ -90,7 +110,8 @@ function serve<TRouter extends AnyRouter, TSession extends SessionBase>(
     connection.receive(isBinary ? bytes : bytes.toString('utf8'), bytes.byteLength);
   });
   // An unhandled 'error' would crash the process (e.g. "RSV2 and RSV3 must be clear").
-  ws.on('error', (cause) => {
+  ws.on('error', (cause: Error & { code?: string }) => {
+    if (cause.code === MESSAGE_TOO_BIG) return; // closed with 4413, like the core's own size check
     connection.errors.report(cause, 'unknown', undefined, undefined);
   });
   ws.once('close', () => {
@@ -144,7 +165,14 @@ export function applyWSSHandler<TRouter extends AnyRouter, TSession extends Sess
   opts: WSSHandlerOptions<TRouter, TSession>,
 ): WSHandlerControls<TSession> {
   const onConnection = getWSConnectionHandler(opts);
-  const removeOriginCheck = opts.allowedOrigins ? installOriginCheck(opts.wss, opts.allowedOrigins) : () => undefined;
+  if (opts.allowedOrigins || opts.credentials?.queryParam) {
+    installUpgradeChecks(opts.wss, {
+      prefix: opts.prefix,
+      allowedOrigins: opts.allowedOrigins,
+      credentials: opts.credentials,
+      onPredicateError: (cause, req) => reportOriginPredicateError(opts, cause, req),
+    });
+  }
   const listener = (ws: WebSocket, req: IncomingMessage) => {
     if (opts.prefix && !req.url?.startsWith(opts.prefix)) return;
     onConnection(ws, req);
@@ -154,10 +182,8 @@ export function applyWSSHandler<TRouter extends AnyRouter, TSession extends Sess
     broadcastReconnectNotification: onConnection.broadcastReconnectNotification,
     revoke: onConnection.revoke,
     requestReauthentication: onConnection.requestReauthentication,
-    close: () => {
-      opts.wss.off('connection', listener);
-      removeOriginCheck();
-      onConnection.close();
-    },
+    // The listener and the Origin check stay: a closed handler keeps refusing new sockets
+    // (1001) instead of leaving `ws` to accept sockets nobody serves.
+    close: () => onConnection.close(),
   };
 }

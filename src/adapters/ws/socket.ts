@@ -1,5 +1,6 @@
 import type { RawData, WebSocket } from 'ws';
 import type { ServerSocket } from '../../server/socket.js';
+import { IncomingLimit } from './payloadLimit.js';
 
 const TEXT = { binary: false } as const;
 const BINARY = { binary: true } as const;
@@ -26,14 +27,17 @@ export class WsServerSocket implements ServerSocket {
    * system call per frame (which is where most of a fan-out's time goes).
    */
   corked: Corkable | null = null;
-  constructor(private readonly ws: WebSocket) {}
+  private readonly incoming: IncomingLimit;
+  constructor(private readonly ws: WebSocket) {
+    this.incoming = new IncomingLimit(ws);
+  }
   get isOpen(): boolean {
     return this.ws.readyState === OPEN;
   }
   get bufferedAmount(): number {
     return this.ws.bufferedAmount;
   }
-  send(data: string | Uint8Array, text: boolean): void {
+  send(data: string | Uint8Array, text: boolean, onWritten?: () => void): void {
     if (this.corked === null) {
       const raw = (this.ws as unknown as { _socket?: Partial<Corkable> | null })._socket;
       if (raw && typeof raw.cork === 'function' && typeof raw.uncork === 'function') {
@@ -42,10 +46,13 @@ export class WsServerSocket implements ServerSocket {
         process.nextTick(uncork, this);
       }
     }
-    this.ws.send(data, text ? TEXT : BINARY);
+    this.ws.send(data, text ? TEXT : BINARY, onWritten);
   }
   close(code: number, reason: string): void {
     this.ws.close(code, reason);
+  }
+  limitIncomingFrames(maxBytes: number): void {
+    this.incoming.apply(maxBytes);
   }
 }
 

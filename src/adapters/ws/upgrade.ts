@@ -20,9 +20,31 @@ function originOf(req: IncomingMessage): string | undefined {
   return Array.isArray(origin) ? origin[0] : origin;
 }
 
-/** Whether the upgrade request's `Origin` is allowed. */
-export function upgradeOriginAllowed(allowed: AllowedOrigins<IncomingMessage> | undefined, req: IncomingMessage): boolean {
-  return isOriginAllowed(allowed, originOf(req), req);
+/** Whether the upgrade request's `Origin` is allowed; a predicate's throw is refused and passed to `onPredicateError`. */
+export function upgradeOriginAllowed(
+  allowed: AllowedOrigins<IncomingMessage> | undefined,
+  req: IncomingMessage,
+  onPredicateError: (cause: unknown) => void,
+): boolean {
+  return isOriginAllowed(allowed, originOf(req), req, onPredicateError);
+}
+
+/** The tokens cut out of upgrade requests' URLs, kept until `readUpgrade` hands them to `authenticate`. */
+const queryTokens = new WeakMap<IncomingMessage, string | null>();
+
+/**
+ * Cuts the query-parameter token (when enabled) out of `req.url`, once per request, before any
+ * user code sees the request: the Origin predicate, a `verifyClient`, `createContext`, logs.
+ */
+export function redactUpgradeUrl(req: IncomingMessage, credentials: CredentialCarriers | undefined): void {
+  if (!credentials?.queryParam || queryTokens.has(req)) return;
+  if (!req.url) {
+    queryTokens.set(req, null);
+    return;
+  }
+  const extracted = extractQueryToken(req.url, credentials.queryParam);
+  queryTokens.set(req, extracted.token);
+  req.url = extracted.redactedUrl;
 }
 
 /**
@@ -31,12 +53,8 @@ export function upgradeOriginAllowed(allowed: AllowedOrigins<IncomingMessage> | 
  * log, error or `createContext` ever sees it.
  */
 export function readUpgrade(req: IncomingMessage, ws: WebSocket, credentials: CredentialCarriers | undefined): ConnectionRequest<IncomingMessage, WebSocket> {
-  let queryToken: string | null = null;
-  if (credentials?.queryParam && req.url) {
-    const extracted = extractQueryToken(req.url, credentials.queryParam);
-    queryToken = extracted.token;
-    req.url = extracted.redactedUrl;
-  }
+  redactUpgradeUrl(req, credentials);
+  const queryToken = queryTokens.get(req) ?? null;
   const url = parseUrl(req.url);
   return {
     req,
@@ -54,25 +72,37 @@ type VerifyCallback = (result: boolean, code?: number, message?: string) => void
 type VerifyInfo = { origin: string; secure: boolean; req: IncomingMessage };
 type VerifyClient = ((info: VerifyInfo) => boolean) | ((info: VerifyInfo, callback: VerifyCallback) => void);
 
+/** What {@link installUpgradeChecks} does for the upgrades a handler serves. */
+export interface UpgradeChecks {
+  /** Only upgrades whose URL starts with this are the handler's; others pass untouched. */
+  readonly prefix: string | undefined;
+  readonly allowedOrigins: AllowedOrigins<IncomingMessage> | undefined;
+  readonly credentials: CredentialCarriers | undefined;
+  /** Where a throwing `allowedOrigins` predicate is reported. */
+  readonly onPredicateError: (cause: unknown, req: IncomingMessage) => void;
+}
+
 /**
- * Refuses cross-origin upgrades before the socket opens (HTTP 403), by chaining a check in
- * front of the server's own `verifyClient`. `ws` reads that option on every upgrade, so it
- * can be installed on a server that already exists. Returns what undoes it.
+ * Runs in front of the server's own `verifyClient` (`ws` reads that option on every upgrade,
+ * so it can be installed on a server that already exists): redacts the query-parameter token
+ * first, so neither the Origin predicate nor the app's `verifyClient` ever sees it, then refuses
+ * cross-origin upgrades before the socket opens (HTTP 403).
  */
-export function installOriginCheck(wss: WebSocketServer, allowed: AllowedOrigins<IncomingMessage>): () => void {
+export function installUpgradeChecks(wss: WebSocketServer, checks: UpgradeChecks): void {
   const options = wss.options as { verifyClient?: VerifyClient };
   const previous = options.verifyClient;
-  const check = (info: VerifyInfo, callback: VerifyCallback): void => {
-    if (!upgradeOriginAllowed(allowed, info.req)) {
-      callback(false, 403, 'Origin not allowed');
-      return;
+  options.verifyClient = (info: VerifyInfo, callback: VerifyCallback): void => {
+    const ours = !checks.prefix || (info.req.url?.startsWith(checks.prefix) ?? false);
+    if (ours) {
+      redactUpgradeUrl(info.req, checks.credentials);
+      const refused = (cause: unknown) => checks.onPredicateError(cause, info.req);
+      if (!upgradeOriginAllowed(checks.allowedOrigins, info.req, refused)) {
+        callback(false, 403, 'Origin not allowed');
+        return;
+      }
     }
     if (!previous) callback(true);
     else if (previous.length >= 2) (previous as (i: VerifyInfo, c: VerifyCallback) => void)(info, callback);
     else callback((previous as (i: VerifyInfo) => boolean)(info), 401);
-  };
-  options.verifyClient = check;
-  return () => {
-    if (options.verifyClient === check) options.verifyClient = previous;
   };
 }
