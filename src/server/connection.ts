@@ -7,7 +7,8 @@ import { checkClientCall, checkConnectionParams } from '../protocol/validate.js'
 import type { AuthHost, AuthRequest } from './auth/authenticator.js';
 import { Authenticator, closeCodeFor } from './auth/authenticator.js';
 import type { SessionBase } from './auth/types.js';
-import { runCall, withLastEventId } from './calls.js';
+import { runCall } from './calls.js';
+import { answerQueuedCall, sessionChangedWhileQueued } from './queuedCalls.js';
 import { refuseBatch, refuseOverLimit } from './refusals.js';
 import { ErrorReporter, protocolError } from './errors.js';
 import type { Frame, FrameBuilder } from './frames.js';
@@ -38,14 +39,6 @@ export interface ConnectionShared<TRouter extends AnyRouter, TReq, TRes, TSessio
 export interface ConnectionRequest<TReq, TRes> extends AuthRequest<TReq, TRes> {
   /** The URL had `connectionParams=1`: the first frame must be the params. */
   readonly expectsConnectionParams: boolean;
-}
-
-/** What a call that waited under an expired session gets when the refreshed session grants something else. */
-function sessionChangedWhileQueued(): TRPCError {
-  return new TRPCError({
-    code: 'UNAUTHORIZED',
-    message: 'The session changed while this call waited for a refresh; it was not run. Send it again.',
-  });
 }
 
 /**
@@ -180,7 +173,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     const queued = this.queue;
     this.queue = [];
     for (const { message, batchIndex } of queued) {
-      if (refuseQueued && message.method !== 'subscription.stop') this.answerQueued(message, sessionChangedWhileQueued());
+      if (refuseQueued && message.method !== 'subscription.stop') answerQueuedCall(this, message, sessionChangedWhileQueued());
       else this.routeChecked(message, batchIndex);
     }
   }
@@ -215,34 +208,9 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
   refuse(cause: unknown): void {
     const shape = this.errors.report(cause, 'unknown', undefined, undefined);
     this.send(this.frames.error(null, shape));
-    for (const { message } of this.queue) this.answerQueued(message, cause);
+    for (const { message } of this.queue) answerQueuedCall(this, message, cause);
     this.queue = [];
     this.close(closeCodeFor(cause), cause instanceof TRPCError ? cause.code : 'createContext failed');
-  }
-
-  /** Answers a queued call with `cause` instead of running it, as its own error (path, `onError`). */
-  private answerQueued(message: ClientCallMessage, cause: unknown): void {
-    switch (message.method) {
-      case 'subscription.stop':
-        return;
-      case 'lanyard.authenticate': {
-        const shape = this.errors.report(cause, 'unknown', undefined, undefined, false);
-        this.send(this.frames.error(this.frames.head(message.id, undefined), shape));
-        return;
-      }
-      case 'query':
-      case 'mutation':
-      case 'subscription': {
-        const { path, input, lastEventId } = message.params;
-        const shape = this.errors.report(cause, message.method, path, withLastEventId(input, lastEventId));
-        this.send(this.frames.error(this.frames.head(message.id, message.jsonrpc), shape));
-        return;
-      }
-      default: {
-        const unreachable: never = message;
-        throw new Error(`unhandled method ${String(unreachable)}`);
-      }
-    }
   }
 
   /**

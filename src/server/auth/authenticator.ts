@@ -3,19 +3,17 @@ import { TRPCError } from '@trpc/server';
 import { CloseCode } from '../../protocol/closeCodes.js';
 import type { AuthenticateMessage, RefreshRequest, SessionNotification } from '../../protocol/messages.js';
 import { AuthRefusalReason } from '../../protocol/messages.js';
-import type { ErrorReporter } from '../errors.js';
-import type { Frame, FrameBuilder } from '../frames.js';
 import type { CoreHandlerOptions } from '../options.js';
+import { AuthHooks, RevokedInFlight } from './hooks.js';
+import type { AuthHost, AuthRequest } from './host.js';
+import { closeCodeFor } from './host.js';
 import { ReauthenticationLimiter } from './reauthenticationLimiter.js';
-import { defaultSameAuthorization } from './sameAuthorization.js';
 import type { SessionChange } from './sessionChanges.js';
 import { SessionChanges } from './sessionChanges.js';
 import {
   AuthRefusal,
   checkSession,
-  expiredCredentials,
   expiryOf,
-  hasExpiredBy,
   isNotFresher,
   notFresher,
   SessionMisuseError,
@@ -25,59 +23,8 @@ import { SessionClock } from './sessionClock.js';
 import type { SessionBase } from './types.js';
 import { authDefaults } from './types.js';
 
-/** What the authenticator needs from its connection. */
-export interface AuthHost {
-  readonly frames: FrameBuilder;
-  readonly errors: Pick<ErrorReporter<AnyRouter, unknown>, 'report'>;
-  readonly isOpen: boolean;
-  /** The context calls run with from now on. */
-  setContext(ctx: unknown): void;
-  send(frame: Frame): void;
-  close(code: number, reason: string): void;
-  /** Connect-time authentication failed: answer the waiting calls, then close. */
-  refuse(cause: unknown): void;
-  /**
-   * A valid session is in place: run the calls that wait. `grantChanged`: the calls waiting were
-   * sent under a session that granted something else, and are refused instead.
-   */
-  ready(grantChanged: boolean): void;
-  /** The session expired: let new calls wait. */
-  stale(): void;
-  /** Hold every live subscription's events until it is re-run ({@link reauthorizeSubscriptions}). */
-  suspendSubscriptions(): void;
-  /** Re-run every live subscription under the new context. */
-  reauthorizeSubscriptions(): Promise<void>;
-  /** Subscriptions are held (an expiry, or a grant change) and must be re-run. */
-  readonly subscriptionsSuspended: boolean;
-}
-
-/** What the authenticator knows of the upgrade request. */
-export interface AuthRequest<TReq, TRes> {
-  readonly req: TReq;
-  readonly res: TRes;
-  readonly url: URL | null;
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  readonly cookies: Readonly<Record<string, string>>;
-  readonly queryToken: string | null;
-  readonly speaksLanyard: boolean;
-}
-
-const closeCodeByErrorCode: Partial<Record<TRPCError['code'], CloseCode>> = {
-  UNAUTHORIZED: CloseCode.Unauthorized,
-  FORBIDDEN: CloseCode.Forbidden,
-};
-
-/** The close code for a refused authentication: 4401, 4403, or 4500 for anything else. */
-export function closeCodeFor(cause: unknown): CloseCode {
-  return cause instanceof TRPCError ? (closeCodeByErrorCode[cause.code] ?? CloseCode.InternalError) : CloseCode.InternalError;
-}
-
-/** Thrown inside a change whose new session a `revoke()` issued meanwhile matches. */
-class RevokedInFlight extends Error {
-  constructor(readonly reason: string) {
-    super(reason);
-  }
-}
+export type { AuthHost, AuthRequest } from './host.js';
+export { closeCodeFor } from './host.js';
 
 /**
  * The auth lifecycle of one connection: connect-time `authenticate` + `createContext`, in-band
@@ -92,6 +39,7 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
   private readonly aborter = new AbortController();
   private readonly changes: SessionChanges<TSession>;
   private readonly limiter: ReauthenticationLimiter;
+  private readonly hooks: AuthHooks<TRouter, TReq, TRes, TSession>;
   private revalidating = false;
   /** The `seq` of the last `lanyard.refresh` sent on this connection. */
   private refreshSeq = 0;
@@ -111,6 +59,7 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
       graceOver: () => host.close(CloseCode.SessionExpired, 'session expired'),
     });
     this.changes = new SessionChanges(this.aborter.signal, authTimeoutMs);
+    this.hooks = new AuthHooks(options, request, this.aborter.signal);
     this.limiter = new ReauthenticationLimiter(
       options.maxReauthenticationsPerMinute ?? authDefaults.maxReauthenticationsPerMinute,
       Date.now(),
@@ -133,9 +82,9 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
       let session: TSession | null;
       let ctx: unknown;
       try {
-        session = await this.authenticate(connectionParams, null, change);
-        ctx = await change.wait(this.createContext(connectionParams, session));
-        if (session !== null) this.admit(session, change);
+        session = await this.hooks.authenticate(connectionParams, null, change);
+        ctx = await change.wait(this.hooks.createContext(connectionParams, session));
+        if (session !== null) this.hooks.admit(session, change);
       } catch (cause) {
         if (!this.host.isOpen) return;
         if (cause instanceof RevokedInFlight) this.host.close(CloseCode.Revoked, cause.reason);
@@ -163,7 +112,7 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
     }
     // Without `authenticate` there is no session to change: as in stock tRPC the connection keeps
     // the context it was created with, and nothing re-runs.
-    if (!this.options.authenticate) {
+    if (!this.hooks.enabled) {
       this.host.send(this.host.frames.message({ id: message.id, result: { type: 'data', data: { expiresAt: null } } }));
       return Promise.resolve();
     }
@@ -216,10 +165,10 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
     let session: TSession;
     let ctx: unknown;
     try {
-      session = (await this.authenticate(connectionParams, this.current, change))!;
-      if (isNotFresher(this.current, session, this.sameGrant(this.current, session))) throw notFresher();
-      ctx = await change.wait(this.createContext(connectionParams, session));
-      this.admit(session, change);
+      session = (await this.hooks.authenticate(connectionParams, this.current, change))!;
+      if (isNotFresher(this.current, session, this.hooks.sameGrant(this.current, session))) throw notFresher();
+      ctx = await change.wait(this.hooks.createContext(connectionParams, session));
+      this.hooks.admit(session, change);
     } catch (cause) {
       if (!this.host.isOpen) return;
       if (cause instanceof RevokedInFlight) {
@@ -254,8 +203,8 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
       }
       if (result === session) return;
       const replacement = checkSession<TSession>(result, 'revalidate');
-      const ctx = await change.wait(this.createContext(this.params, replacement));
-      this.admit(replacement, change);
+      const ctx = await change.wait(this.hooks.createContext(this.params, replacement));
+      this.hooks.admit(replacement, change);
       if (!this.host.isOpen || this.current !== session) return;
       this.adopt(replacement, ctx, this.params);
       await this.settleSubscriptions();
@@ -272,54 +221,6 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
     }
   }
 
-  private async authenticate(
-    connectionParams: Record<string, string> | null,
-    previous: TSession | null,
-    change: SessionChange<TSession>,
-  ): Promise<TSession | null> {
-    const { authenticate } = this.options;
-    if (!authenticate) return null;
-    const { headers, cookies, queryToken, url, req } = this.request;
-    const { signal } = change;
-    const result: unknown = await change.wait(authenticate({ connectionParams, headers, cookies, queryToken, url, req, previous, signal }));
-    const session = checkSession<TSession>(result, 'authenticate');
-    if (hasExpiredBy(session, Date.now())) throw expiredCredentials();
-    return session;
-  }
-
-  /**
-   * The last gate before a session goes live, whichever path made it: it has not expired in
-   * the meantime (an async `createContext`), and no `revoke()` issued while it was being made matches it.
-   */
-  private admit(session: TSession, change: SessionChange<TSession>): void {
-    if (hasExpiredBy(session, Date.now())) throw expiredCredentials();
-    const revokedBy = change.revokedBy(session);
-    if (revokedBy !== null) throw new RevokedInFlight(revokedBy);
-  }
-
-  private createContext(connectionParams: Record<string, string> | null, session: TSession | null): Promise<unknown> | unknown {
-    const { createContext } = this.options;
-    if (!createContext) return undefined;
-    return createContext({
-      req: this.request.req,
-      res: this.request.res,
-      info: {
-        accept: null,
-        type: 'unknown',
-        isBatchCall: false,
-        calls: [],
-        connectionParams,
-        signal: this.aborter.signal,
-        url: this.request.url,
-      },
-      session,
-    });
-  }
-
-  private sameGrant(previous: TSession | null, next: TSession): boolean {
-    return previous !== null && (this.options.sameAuthorization ?? defaultSameAuthorization)(previous, next);
-  }
-
   private install(session: TSession | null, ctx: unknown, connectionParams: Record<string, string> | null): void {
     this.current = session;
     this.params = connectionParams;
@@ -333,7 +234,7 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
    * re-runs them, and calls that waited under the old session are refused.
    */
   private adopt(session: TSession, ctx: unknown, connectionParams: Record<string, string> | null): void {
-    const grantChanged = !this.sameGrant(this.current, session);
+    const grantChanged = !this.hooks.sameGrant(this.current, session);
     this.install(session, ctx, connectionParams);
     if (grantChanged) this.host.suspendSubscriptions();
     this.host.ready(grantChanged);
