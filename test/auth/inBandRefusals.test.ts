@@ -118,6 +118,19 @@ describe('a refresh that is not fresher', () => {
     expect(client.received.filter(method('lanyard.refresh'))).toEqual([]);
   });
 
+  it('accepts the same token as the answer to requestReauthentication() (a re-check of the grant, not a bid for a later expiry)', async () => {
+    const { handler } = await serve({ authenticate: fixedExpiry, sameAuthorization: sameUserAndRole, authTimeoutMs: 200 });
+    const token = `alice:admin@${Date.now() + 60_000}`;
+    const { client } = await signIn(connect, token);
+    handler.requestReauthentication(() => true);
+    const { params } = (await client.next(method('lanyard.refresh'))) as { params: { seq: number } };
+    client.send(authenticateFrame(1, token, params.seq));
+    expect(await client.next(forId(1))).toMatchObject({ result: { type: 'data' } });
+    await sleep(300); // past the request's deadline: it was answered
+    client.send(meFrame(2));
+    expect(await client.next(forId(2))).toMatchObject({ result: { data: { user: 'alice' } } });
+  });
+
   it('accepts a token that expires later, and a new grant whatever its expiry', async () => {
     await serve({ authenticate: fixedExpiry, sameAuthorization: sameUserAndRole });
     const { client } = await signIn(connect, `alice:admin@${Date.now() + 60_000}`);

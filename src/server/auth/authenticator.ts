@@ -166,7 +166,9 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
     let ctx: unknown;
     try {
       session = (await this.hooks.authenticate(connectionParams, this.current, change))!;
-      if (isNotFresher(this.current, session, this.hooks.sameGrant(this.current, session))) throw notFresher();
+      // An answer to `requestReauthentication()` is a re-check of the grant, not a bid for a later expiry.
+      const answersRequest = this.requested !== null && answers !== undefined && answers >= this.requested.seq;
+      if (!answersRequest && isNotFresher(this.current, session, this.hooks.sameGrant(this.current, session))) throw notFresher();
       ctx = await change.wait(this.hooks.createContext(connectionParams, session));
       this.hooks.admit(session, change);
     } catch (cause) {

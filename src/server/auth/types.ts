@@ -86,7 +86,8 @@ export interface AuthOptions<TSession extends SessionBase, TReq> {
    * session (or a replacement) to keep the connection, null to revoke it (close 4410); throw
    * `UNAUTHORIZED`/`FORBIDDEN` to close with 4401/4403. Other errors go to `onError` and the
    * session is kept. A replacement that has already expired, or is not an object, is refused
-   * (4401). It runs in turn with in-band re-authentications, never over a newer session.
+   * (4401). It runs in turn with in-band re-authentications, never over a newer session, and
+   * must finish within `authTimeoutMs` (else it counts as an error: `onError`, session kept).
    */
   revalidate?: (session: TSession) => TSession | null | Promise<TSession | null>;
   /**
