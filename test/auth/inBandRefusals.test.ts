@@ -118,6 +118,17 @@ describe('a refresh that is not fresher', () => {
     expect(client.received.filter(method('lanyard.refresh'))).toEqual([]);
   });
 
+  it('asks once per expiry even when a session with the same expiry is installed (a new grant)', async () => {
+    await serve({ authenticate: fixedExpiry, sameAuthorization: sameUserAndRole, refreshAheadMs: 150, expiryGraceMs: 300 });
+    const expiresAt = Date.now() + 400;
+    const { client } = await signIn(connect, `alice:admin@${expiresAt}`);
+    const refresh = (await client.next(method('lanyard.refresh'), 2000)) as { params: { seq: number } };
+    client.send(authenticateFrame(1, `alice:member@${expiresAt}`, refresh.params.seq));
+    expect(await client.next(forId(1))).toMatchObject({ result: { data: { expiresAt } } });
+    expect((await client.closed).code).toBe(CloseCode.SessionExpired);
+    expect(client.received.filter(method('lanyard.refresh'))).toEqual([]);
+  });
+
   it('accepts the same token as the answer to requestReauthentication() (a re-check of the grant, not a bid for a later expiry)', async () => {
     const { handler } = await serve({ authenticate: fixedExpiry, sameAuthorization: sameUserAndRole, authTimeoutMs: 200 });
     const token = `alice:admin@${Date.now() + 60_000}`;
