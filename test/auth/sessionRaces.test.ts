@@ -125,10 +125,10 @@ describe('revalidate against an in-band refresh', () => {
       revalidateIntervalMs: 40,
       revalidate: (session: TestSession) => ({ ...session }),
     });
-    const { client } = await signIn(connect, 'alice:admin:200');
+    const { client, expiresAt } = await signIn(connect, 'alice:admin:400');
     client.send({ id: 1, method: 'subscription', params: { path: 'publicRoom' } });
     await client.next(forId(1));
-    await sleep(220); // expired, within the grace
+    await sleep(expiresAt! + 20 - Date.now()); // expired, within the grace
     fixture.publish('public');
     expect((await client.closed).code).toBe(CloseCode.Unauthorized);
     expect(dataIds(client, 1)).toEqual([]);
@@ -181,7 +181,7 @@ describe('revoke() against an authentication in flight', () => {
 describe('around an expiry', () => {
   it('holds an event yielded after expiresAt while the loop was busy, and replays it after the refresh', async () => {
     const { fixture } = await serve({ refreshAheadMs: 10, expiryGraceMs: 5_000 });
-    const { client, expiresAt } = await signIn(connect, 'alice:admin:300');
+    const { client, expiresAt } = await signIn(connect, 'alice:admin:500');
     client.send({ id: 1, method: 'subscription', params: { path: 'publicRoom' } });
     await client.next(forId(1));
     await new Promise<void>((resolve) =>
@@ -200,8 +200,8 @@ describe('around an expiry', () => {
 
   it('refuses calls queued under an expired session when the refresh brings another principal', async () => {
     const { fixture } = await serve({ refreshAheadMs: 10, expiryGraceMs: 5_000 });
-    const { client } = await signIn(connect, 'alice:admin:150');
-    await sleep(200);
+    const { client, expiresAt } = await signIn(connect, 'alice:admin:400');
+    await sleep(expiresAt! + 50 - Date.now());
     client.send(meFrame(1));
     await sleep(30);
     client.send(authenticateFrame(2, 'bob:member:60000'));
