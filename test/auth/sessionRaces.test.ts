@@ -118,6 +118,31 @@ describe('revalidate against an in-band refresh', () => {
     expect(await client.next(forId(2))).toMatchObject({ result: { data: { role: 'member', token: 'alice:member' } } });
   });
 
+  it('re-runs held subscriptions when a grant change is followed by a revalidate that changes nothing', async () => {
+    const tokens = createAuthFixture();
+    const slow = gate();
+    let revalidations = 0;
+    const { fixture } = await serve({
+      revalidateIntervalMs: 20,
+      revalidate: (session: TestSession) => (revalidations++, session),
+      authenticate: async (opts: AuthenticateOptions<TestSession, unknown>) => {
+        if (opts.previous) await slow.opened;
+        return tokens.authenticate(opts);
+      },
+    });
+    const { client } = await signIn(connect, 'alice:admin');
+    client.send({ id: 1, method: 'subscription', params: { path: 'publicRoom' } });
+    await client.next(forId(1));
+    client.send(authenticateFrame(2, 'alice:member'));
+    await sleep(80); // a revalidation queues behind the authentication
+    const before = revalidations;
+    slow.open();
+    expect(await client.next(forId(2))).toMatchObject({ result: { type: 'data' } });
+    await expect.poll(() => revalidations).toBeGreaterThan(before);
+    fixture.publish('public');
+    await expect.poll(() => dataIds(client, 1)).toEqual([1]);
+  });
+
   it('refuses a revalidate result that has already expired (4401): nothing is delivered under it', async () => {
     const { fixture } = await serve({
       refreshAheadMs: 20,
@@ -137,12 +162,12 @@ describe('revalidate against an in-band refresh', () => {
 
 describe('revoke() against an authentication in flight', () => {
   it('catches a connect-time authentication that was still running: 4410, nothing runs', async () => {
-    const fixture = createAuthFixture();
+    const tokens = createAuthFixture();
     const slow = gate();
-    const { handler } = await serve({
+    const { handler, fixture } = await serve({
       authenticate: async (opts: AuthenticateOptions<TestSession, unknown>) => {
         await slow.opened;
-        return fixture.authenticate(opts);
+        return tokens.authenticate(opts);
       },
     });
     const client = await raw.connect('?connectionParams=1');

@@ -116,7 +116,7 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
       this.host.send(this.host.frames.message({ id: message.id, result: { type: 'data', data: { expiresAt: null } } }));
       return Promise.resolve();
     }
-    return this.changes.run((change) => this.reauthenticateNow(message, change));
+    return this.change((change) => this.reauthenticateNow(message, change));
   }
 
   /** The server wants fresh credentials now (e.g. a role changed): only an answer sent after this counts. */
@@ -135,7 +135,7 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
     const check = this.options.revalidate;
     if (!check || this.current === null || this.revalidating || !this.host.isOpen) return Promise.resolve();
     this.revalidating = true;
-    return this.changes.run(async (change) => {
+    return this.change(async (change) => {
       try {
         await this.revalidateNow(check, change);
       } finally {
@@ -160,6 +160,17 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
     this.aborter.abort();
   }
 
+  /**
+   * Queues a session change. Whatever way it ends, subscriptions an earlier change held (a burst
+   * of grant changes re-runs them once, under the last) are re-run once nothing else waits.
+   */
+  private change(task: (change: SessionChange<TSession>) => Promise<void>): Promise<void> {
+    return this.changes.run(async (change) => {
+      await task(change);
+      await this.settleSubscriptions();
+    });
+  }
+
   private async reauthenticateNow(message: AuthenticateMessage, change: SessionChange<TSession>): Promise<void> {
     const { connectionParams, answers } = message.params;
     let session: TSession;
@@ -180,7 +191,6 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
       this.answerRefusal(message, this.loud(cause));
       // A refused principal may not stay; refused credentials leave the session as it was.
       if (closeCodeFor(cause) === CloseCode.Forbidden) this.host.close(CloseCode.Forbidden, 'FORBIDDEN');
-      else await this.settleSubscriptions();
       return;
     }
     if (!this.host.isOpen) return;
@@ -209,7 +219,6 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
       this.hooks.admit(replacement, change);
       if (!this.host.isOpen || this.current !== session) return;
       this.adopt(replacement, ctx, this.params);
-      await this.settleSubscriptions();
       this.announce();
     } catch (cause) {
       if (!this.host.isOpen) return;
