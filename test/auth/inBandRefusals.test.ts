@@ -169,6 +169,25 @@ describe('re-authentication storms', () => {
     expect(runs()).toBe(before);
   });
 
+  it('refills the budget continuously: one more authentication every minute / maxReauthenticationsPerMinute', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] }); // time is the subject; the sockets stay real
+    try {
+      await serve({ maxReauthenticationsPerMinute: 3 });
+      const { client } = await signIn(connect, 'alice:admin');
+      client.send([1, 2, 3].map((id) => authenticateFrame(id, 'alice:admin')));
+      for (const id of [1, 2, 3]) expect(await client.next(forId(id))).toMatchObject({ result: { type: 'data' } });
+      client.send(authenticateFrame(4, 'alice:admin'));
+      expect(await client.next(forId(4))).toMatchObject({ error: { data: { lanyardReason: 'rate-limited' } } });
+      vi.setSystemTime(Date.now() + 20_000);
+      client.send(authenticateFrame(5, 'alice:admin'));
+      expect(await client.next(forId(5))).toMatchObject({ result: { type: 'data' } });
+      client.send(authenticateFrame(6, 'alice:admin'));
+      expect(await client.next(forId(6))).toMatchObject({ error: { data: { lanyardReason: 'rate-limited' } } });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('re-runs subscriptions once for a burst of grant changes, and never for an unchanged grant', async () => {
     const { fixture } = await serve({ sameAuthorization: sameUserAndRole, maxReauthenticationsPerMinute: 100 });
     const { client } = await signIn(connect, 'alice:admin');
