@@ -8,6 +8,7 @@ import type { AuthHost, AuthRequest } from './auth/authenticator.js';
 import { Authenticator, closeCodeFor } from './auth/authenticator.js';
 import type { SessionBase } from './auth/types.js';
 import { runCall } from './calls.js';
+import { answerQueuedCall, sessionChangedWhileQueued } from './queuedCalls.js';
 import { refuseBatch, refuseOverLimit } from './refusals.js';
 import { ErrorReporter, protocolError } from './errors.js';
 import { FrameFaults } from './frameFaults.js';
@@ -70,7 +71,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     this.router = shared.options.router;
     this.frames = shared.frames;
     this.errors = new ErrorReporter<TRouter, unknown>(this.router, request.req, shared.options.onError as never);
-    this.subscriptions = new SubscriptionRegistry(this);
+    this.subscriptions = new SubscriptionRegistry(this, this.deliverable);
     this.auth = new Authenticator(shared.options, request, this, shared.authTimeoutMs);
     this.phase = request.expectsConnectionParams ? Phase.AwaitingParams : Phase.Authenticating;
     this.outgoing = new Outgoing(socket, shared.maxBufferedBytes, !shared.options.experimental_encoder, () =>
@@ -168,15 +169,23 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     this.errors.ctx = ctx as inferRouterContext<TRouter>;
   }
 
-  /** AuthHost: a valid session is in place; run what waited. */
-  ready(): void {
+  /**
+   * AuthHost: a valid session is in place; run what waited. Calls queued under an expired
+   * session belong to it: when the new session grants something else (`grantChanged`, per
+   * `sameAuthorization`), each is refused with `UNAUTHORIZED` instead of running as someone else.
+   */
+  ready(grantChanged: boolean): void {
     if (this.phase === Phase.Ready || this.phase === Phase.Closed) return;
     clearTimeout(this.authTimer);
+    const refuseQueued = grantChanged && this.phase === Phase.Stale;
     this.phase = nextPhase(this.phase, Phase.Ready);
     this.socket.limitIncomingFrames?.(this.payloadLimit);
     const queued = this.queue;
     this.queue = [];
-    for (const { message, batchIndex } of queued) this.routeChecked(message, batchIndex);
+    for (const { message, batchIndex } of queued) {
+      if (refuseQueued && message.method !== 'subscription.stop') answerQueuedCall(this, message, sessionChangedWhileQueued());
+      else this.routeChecked(message, batchIndex);
+    }
   }
 
   /** AuthHost: the session expired; calls wait for a refresh and subscriptions deliver nothing. */
@@ -186,7 +195,12 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     this.subscriptions.suspend();
   }
 
-  /** AuthHost: whether subscriptions wait to be re-run after an expiry. */
+  /** AuthHost: hold every subscription's events until they are re-run. */
+  suspendSubscriptions(): void {
+    this.subscriptions.suspend();
+  }
+
+  /** AuthHost: whether subscriptions wait to be re-run (after an expiry or a grant change). */
   get subscriptionsSuspended(): boolean {
     return this.subscriptions.suspended;
   }
@@ -197,17 +211,28 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
   }
 
   /**
-   * AuthHost: connect-time authentication failed. An `{ id: null }` error frame, the same error
-   * for every waiting call (as stock tRPC answers them), then the close code for the error.
+   * AuthHost: connect-time authentication failed. As stock tRPC answers a failed `createContext`:
+   * an `{ id: null }` error frame (reported once), then every waiting call gets the error as its
+   * own (with its path, reported to `onError` once per call); then the close code for the error.
    */
   refuse(cause: unknown): void {
     const shape = this.errors.report(cause, 'unknown', undefined, undefined);
     this.send(this.frames.error(null, shape));
-    for (const { message } of this.queue) {
-      if (message.method !== 'subscription.stop') this.send(this.frames.error(this.frames.head(message.id, undefined), shape));
-    }
+    for (const { message } of this.queue) answerQueuedCall(this, message, cause);
+    this.queue = [];
     this.close(closeCodeFor(cause), cause instanceof TRPCError ? cause.code : 'createContext failed');
   }
+
+  /**
+   * Whether a subscription event may go out now: not once the session has expired, even when
+   * the expiry timer has not fired yet (a busy loop). Reads the clock only for sessions that
+   * expire. On expiry the connection goes stale at once, which holds the event for replay.
+   */
+  private readonly deliverable = (): boolean => {
+    if (!this.auth.hasExpired()) return true;
+    this.stale();
+    return false;
+  };
 
   /** A failure the auth lifecycle did not expect: reported, never an unhandled rejection. */
   readonly reportUnexpected = (cause: unknown): void => {

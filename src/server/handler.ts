@@ -25,7 +25,11 @@ export interface CoreHandler<TRouter extends AnyRouter, TReq, TRes, TSession ext
   readonly connections: ReadonlySet<Connection<TRouter, TReq, TRes, TSession>>;
   /** Sends tRPC's `reconnect` notification, encoded once, to every open connection. */
   broadcastReconnectNotification(): void;
-  /** Ends every authenticated session for which `filter` is true (close 4410); returns how many. */
+  /**
+   * Ends every authenticated session for which `filter` is true (close 4410); returns how many.
+   * A session still being authenticated when it is called is checked against `filter` before it
+   * goes live (and closed with 4410 if it matches); those are not counted.
+   */
   revoke(filter: (session: TSession) => boolean, options?: RevokeOptions): number;
   /**
    * Asks every client whose session matches `filter` for fresh credentials now (trpc-lanyard
@@ -73,10 +77,12 @@ export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSessio
     : undefined;
   revalidation?.unref?.();
 
+  // Filters only ever see a session: connections without one (not yet authenticated, or no
+  // `authenticate`) are skipped.
   const matching = (filter: (session: TSession) => boolean) =>
     [...connections].filter((connection) => {
       const session = connection.auth.session;
-      return session !== null && connection.isOpen && filter(session);
+      return session !== null && session !== undefined && connection.isOpen && filter(session);
     });
 
   return {
@@ -95,6 +101,8 @@ export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSessio
     revoke(filter, { reason = 'session revoked' } = {}) {
       const revoked = matching(filter);
       for (const connection of revoked) connection.close(CloseCode.Revoked, reason);
+      // Sessions still being authenticated (or replaced) are checked against it before they go live.
+      for (const connection of connections) connection.auth.noteRevocation(filter, reason);
       return revoked.length;
     },
     requestReauthentication(filter) {

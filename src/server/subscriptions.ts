@@ -45,7 +45,11 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
   private readonly active = new Map<RequestId, ActiveSubscription>();
   private isSuspended = false;
 
-  constructor(private readonly scope: CallScope<TRouter>) {}
+  /** `deliverable`: whether an event may go out now (false once the session has expired: the event is held for replay). */
+  constructor(
+    private readonly scope: CallScope<TRouter>,
+    private readonly deliverable: () => boolean = () => true,
+  ) {}
 
   get size(): number {
     return this.active.size;
@@ -226,8 +230,13 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
     if (sub.stopped) sub.observer.unsubscribe();
   }
 
-  /** Sends one event; on a value that cannot be serialised, fails the subscription. */
+  /**
+   * Sends one event; on a value that cannot be serialised, fails the subscription. An event
+   * that is not deliverable (the session expired) is dropped without moving `lastEventId`, so
+   * the re-run after the refresh replays it.
+   */
   private emit(sub: ActiveSubscription, value: unknown): boolean {
+    if (!this.deliverable()) return true;
     const { frames } = this.scope;
     let frame;
     try {

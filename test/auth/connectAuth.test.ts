@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { CloseCode } from '../../src/protocol/closeCodes.js';
 import type { AuthenticateOptions } from '../../src/server/index.js';
 import { getWSConnectionHandler } from '../../src/server/index.js';
-import type { TestSession } from '../fixtures/authRouter.js';
+import type { AuthContext, TestSession } from '../fixtures/authRouter.js';
 import { createAuthFixture } from '../fixtures/authRouter.js';
 import { forId } from '../fixtures/rawClient.js';
 import { useRawServer } from '../fixtures/rawHarness.js';
@@ -247,5 +247,56 @@ describe('allowedOrigins', () => {
     expect(await upgrade(`${url}/?ok`, 'https://evil.example')).toBe(403);
     handler.close();
     await new Promise((resolve) => wss.close(resolve));
+  });
+});
+
+describe('a createContext that throws at connect time', () => {
+  /** What a client and `onError` see when `createContext` rejects with two calls waiting, `stack` aside. */
+  async function refusedContext(kind: 'stock' | 'lanyard') {
+    const { startServer } = await import('../fixtures/servers.js');
+    const { openRaw } = await import('../fixtures/rawClient.js');
+    const { TRPCError } = await import('@trpc/server');
+    const fixture = createAuthFixture();
+    let reject!: (cause: unknown) => void;
+    const reported: Array<{ type: string; path: string | undefined; input: unknown; code: string }> = [];
+    const server = await startServer(kind, {
+      router: fixture.router,
+      createContext: () => new Promise<AuthContext>((_resolve, fail) => (reject = fail)),
+      onError: ({ error, type, path, input }) => reported.push({ type, path, input, code: error.code }),
+    });
+    try {
+      const client = await openRaw(`${server.url}/`);
+      client.send([
+        { id: 1, method: 'query', params: { path: 'me', input: { a: 1 } } },
+        { id: 2, method: 'subscription', params: { path: 'publicRoom', lastEventId: '7' } },
+        { id: 2, method: 'subscription.stop' },
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      reject(new TRPCError({ code: 'UNAUTHORIZED', message: 'no context' }));
+      await client.closed;
+      const frames = client.received.map((frame) => {
+        const { error } = frame as { error: { data: { stack?: string } } };
+        delete error.data.stack;
+        return frame;
+      });
+      return { frames, reported };
+    } finally {
+      await server.close();
+    }
+  }
+
+  it('answers each waiting call with the error as its own (with its path) and reports each to onError, as stock tRPC does', async () => {
+    const ours = await refusedContext('lanyard');
+    expect(ours.frames).toEqual([
+      { id: null, error: expect.objectContaining({ message: 'no context', data: expect.not.objectContaining({ path: expect.anything() }) }) },
+      { id: 1, error: expect.objectContaining({ data: expect.objectContaining({ code: 'UNAUTHORIZED', path: 'me' }) }) },
+      { id: 2, error: expect.objectContaining({ data: expect.objectContaining({ code: 'UNAUTHORIZED', path: 'publicRoom' }) }) },
+    ]);
+    expect(ours.reported).toEqual([
+      { type: 'unknown', path: undefined, input: undefined, code: 'UNAUTHORIZED' },
+      { type: 'query', path: 'me', input: { a: 1 }, code: 'UNAUTHORIZED' },
+      { type: 'subscription', path: 'publicRoom', input: { lastEventId: '7' }, code: 'UNAUTHORIZED' },
+    ]);
+    expect(ours).toEqual(await refusedContext('stock'));
   });
 });

@@ -101,7 +101,7 @@ it('beside HTTP links: a token refreshed by an HTTP call is pushed to the socket
     router: fixture.router,
     createContext: ({ req }) => {
       const authorization = req.headers.authorization?.replace(/^Bearer /, '');
-      return { session: authorization ? fixture.authenticate({ connectionParams: { token: authorization }, headers: {}, cookies: {}, queryToken: null, url: null, req, previous: null }) : null };
+      return { session: authorization ? fixture.authenticate({ connectionParams: { token: authorization }, headers: {}, cookies: {}, queryToken: null, url: null, req, previous: null, signal: new AbortController().signal }) : null };
     },
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));

@@ -58,7 +58,7 @@ describe('expiry', () => {
   });
 
   it('holds calls that arrive after expiry until the in-band refresh, then runs them under the new session', async () => {
-    const { fixture } = await serve({ refreshAheadMs: 50, expiryGraceMs: 2000 });
+    const { fixture } = await serve({ refreshAheadMs: 50, expiryGraceMs: 2000, sameAuthorization: (a: TestSession, b: TestSession) => a.user === b.user && a.role === b.role });
     const client = await signIn('alice:admin:150');
     await sleep(200);
     client.send(me(1));
@@ -184,8 +184,9 @@ describe('server-side control', () => {
     const silent = await signIn('alice:member');
     const stock = await signIn('alice:admin', false);
     expect(handler.requestReauthentication((session) => session.user === 'alice')).toBe(3);
-    expect(await answers.next(method('lanyard.refresh'))).toMatchObject({ params: { reason: 'requested', deadlineMs: 150 } });
-    answers.send(authenticate(1, 'alice:admin'));
+    const request = (await answers.next(method('lanyard.refresh'))) as { params: { seq: number } };
+    expect(request).toMatchObject({ params: { reason: 'requested', deadlineMs: 150 } });
+    answers.send({ id: 1, method: 'lanyard.authenticate', params: { connectionParams: { token: 'alice:admin' }, answers: request.params.seq } });
     await answers.next(forId(1));
     expect(await stock.next(method('reconnect'))).toEqual({ id: null, method: 'reconnect' });
     expect(await silent.closed).toEqual({ code: CloseCode.AuthTimeout, reason: 'no fresh credentials after the server asked for them' });

@@ -2,77 +2,49 @@ import type { AnyRouter } from '@trpc/server';
 import { TRPCError } from '@trpc/server';
 import { CloseCode } from '../../protocol/closeCodes.js';
 import type { AuthenticateMessage, RefreshRequest, SessionNotification } from '../../protocol/messages.js';
-import type { ErrorReporter } from '../errors.js';
-import type { Frame, FrameBuilder } from '../frames.js';
+import { AuthRefusalReason } from '../../protocol/messages.js';
 import type { CoreHandlerOptions } from '../options.js';
-import { defaultSameAuthorization } from './sameAuthorization.js';
+import { AuthHooks, RevokedInFlight } from './hooks.js';
+import type { AuthHost, AuthRequest } from './host.js';
+import { closeCodeFor } from './host.js';
+import { ReauthenticationLimiter } from './reauthenticationLimiter.js';
+import type { SessionChange } from './sessionChanges.js';
+import { SessionChanges } from './sessionChanges.js';
+import {
+  AuthRefusal,
+  checkSession,
+  expiryOf,
+  isNotFresher,
+  notFresher,
+  SessionMisuseError,
+  withRefusalReason,
+} from './sessionChecks.js';
 import { SessionClock } from './sessionClock.js';
 import type { SessionBase } from './types.js';
 import { authDefaults } from './types.js';
 
-/** What the authenticator needs from its connection. */
-export interface AuthHost {
-  readonly frames: FrameBuilder;
-  readonly errors: Pick<ErrorReporter<AnyRouter, unknown>, 'report'>;
-  readonly isOpen: boolean;
-  /** The context calls run with from now on. */
-  setContext(ctx: unknown): void;
-  send(frame: Frame): void;
-  close(code: number, reason: string): void;
-  /** Connect-time authentication failed: answer the waiting calls, then close. */
-  refuse(cause: unknown): void;
-  /** A valid session is in place: run the calls that wait. */
-  ready(): void;
-  /** The session expired: let new calls wait. */
-  stale(): void;
-  /** Re-run every live subscription under the new context. */
-  reauthorizeSubscriptions(): Promise<void>;
-  /** Subscriptions were suspended by an expiry and must be re-run even for the same grant. */
-  readonly subscriptionsSuspended: boolean;
-}
-
-/** What the authenticator knows of the upgrade request. */
-export interface AuthRequest<TReq, TRes> {
-  readonly req: TReq;
-  readonly res: TRes;
-  readonly url: URL | null;
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  readonly cookies: Readonly<Record<string, string>>;
-  readonly queryToken: string | null;
-  readonly speaksLanyard: boolean;
-}
-
-const closeCodeByErrorCode: Partial<Record<TRPCError['code'], CloseCode>> = {
-  UNAUTHORIZED: CloseCode.Unauthorized,
-  FORBIDDEN: CloseCode.Forbidden,
-};
-
-/** The close code for a refused authentication: 4401, 4403, or 4500 for anything else. */
-export function closeCodeFor(cause: unknown): CloseCode {
-  return cause instanceof TRPCError ? (closeCodeByErrorCode[cause.code] ?? CloseCode.InternalError) : CloseCode.InternalError;
-}
-
-function expiryOf(session: SessionBase | null): number | null {
-  const expiresAt = session?.expiresAt;
-  return typeof expiresAt === 'number' && Number.isFinite(expiresAt) ? expiresAt : null;
-}
+export type { AuthHost, AuthRequest } from './host.js';
+export { closeCodeFor } from './host.js';
 
 /**
  * The auth lifecycle of one connection: connect-time `authenticate` + `createContext`, in-band
  * re-authentication, expiry (refresh request, stale, close), server-requested refreshes and
- * `revalidate`. It owns the session; the connection owns the socket and the calls.
+ * `revalidate`. It owns the session; the connection owns the socket and the calls. Every
+ * session change goes through one {@link SessionChanges} queue.
  */
 export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession extends SessionBase> {
   private current: TSession | null = null;
   private params: Record<string, string> | null = null;
   private readonly clock: SessionClock;
-  private requestTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Re-authentications run one after another, in arrival order. */
-  private chain: Promise<void> = Promise.resolve();
-  private revalidating = false;
   private readonly aborter = new AbortController();
+  private readonly changes: SessionChanges<TSession>;
+  private readonly limiter: ReauthenticationLimiter;
+  private readonly hooks: AuthHooks<TRouter, TReq, TRes, TSession>;
+  private revalidating = false;
   /** The `seq` of the last `lanyard.refresh` sent on this connection. */
   private refreshSeq = 0;
+  /** The pending `requestReauthentication()`: its refresh's `seq` and its 4408 deadline. */
+  private requested: { seq: number; timer: ReturnType<typeof setTimeout> } | null = null;
 
   constructor(
     private readonly options: CoreHandlerOptions<TRouter, TReq, TRes, TSession>,
@@ -86,6 +58,12 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
       expired: () => host.stale(),
       graceOver: () => host.close(CloseCode.SessionExpired, 'session expired'),
     });
+    this.changes = new SessionChanges(this.aborter.signal, authTimeoutMs);
+    this.hooks = new AuthHooks(options, request, this.aborter.signal);
+    this.limiter = new ReauthenticationLimiter(
+      options.maxReauthenticationsPerMinute ?? authDefaults.maxReauthenticationsPerMinute,
+      Date.now(),
+    );
   }
 
   /** The current session (null before authentication, or without `authenticate`). */
@@ -93,149 +71,206 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
     return this.current;
   }
 
-  /** Whether the session has expired by now (calls must then wait for a refresh). */
+  /** Whether the session has expired by now. Reads the clock only for a session that expires. */
   hasExpired(): boolean {
     return this.clock.isExpired();
   }
 
   /** Connect-time: authenticate, create the context, announce the session. */
-  async connect(connectionParams: Record<string, string> | null): Promise<void> {
-    let session: TSession | null;
-    let ctx: unknown;
-    try {
-      session = await this.authenticate(connectionParams, null);
-      ctx = await this.createContext(connectionParams, session);
-    } catch (cause) {
-      if (this.host.isOpen) this.host.refuse(cause);
-      return;
-    }
-    if (!this.host.isOpen) return;
-    this.install(session, ctx, connectionParams);
-    this.announce();
-    this.host.ready();
+  connect(connectionParams: Record<string, string> | null): Promise<void> {
+    return this.changes.run(async (change) => {
+      let session: TSession | null;
+      let ctx: unknown;
+      try {
+        session = await this.hooks.authenticate(connectionParams, null, change);
+        ctx = await change.wait(this.hooks.createContext(connectionParams, session));
+        if (session !== null) this.hooks.admit(session, change);
+      } catch (cause) {
+        if (!this.host.isOpen) return;
+        if (cause instanceof RevokedInFlight) this.host.close(CloseCode.Revoked, cause.reason);
+        else this.host.refuse(this.loud(cause));
+        return;
+      }
+      if (!this.host.isOpen) return;
+      this.install(session, ctx, connectionParams);
+      this.announce();
+      this.host.ready(false);
+    });
   }
 
   /** In band: the client's `lanyard.authenticate`. Answered on its id. */
   reauthenticate(message: AuthenticateMessage): Promise<void> {
-    const run = async (): Promise<void> => {
-      const { frames, errors } = this.host;
-      const head = frames.head(message.id, undefined);
-      const { connectionParams } = message.params;
-      let session: TSession | null;
-      let ctx: unknown;
-      try {
-        session = await this.authenticate(connectionParams, this.current);
-        ctx = await this.createContext(connectionParams, session);
-      } catch (cause) {
-        if (!this.host.isOpen) return;
-        // Extension frames are never transformed: the client reads them without the router's transformer.
-        this.host.send(frames.error(head, errors.report(cause, 'unknown', undefined, undefined, false)));
-        // A refused principal may not stay; refused credentials leave the session as it was.
-        if (closeCodeFor(cause) === CloseCode.Forbidden) this.host.close(CloseCode.Forbidden, 'FORBIDDEN');
-        return;
-      }
-      if (!this.host.isOpen) return;
-      await this.adopt(session, ctx, connectionParams);
-      this.host.send(frames.message({ id: message.id, result: { type: 'data', data: { expiresAt: expiryOf(session) } } }));
-    };
-    this.chain = this.chain.then(run, run);
-    return this.chain;
+    const verdict = this.limiter.take(Date.now());
+    if (verdict === 'close') {
+      this.host.close(CloseCode.RateLimited, 'too many in-band authentications');
+      return Promise.resolve();
+    }
+    if (verdict === 'refuse') {
+      const limit = this.options.maxReauthenticationsPerMinute ?? authDefaults.maxReauthenticationsPerMinute;
+      this.answerRefusal(message, new AuthRefusal(AuthRefusalReason.RateLimited, 'TOO_MANY_REQUESTS', `More than ${limit} in-band authentications a minute`));
+      return Promise.resolve();
+    }
+    // Without `authenticate` there is no session to change: as in stock tRPC the connection keeps
+    // the context it was created with, and nothing re-runs.
+    if (!this.hooks.enabled) {
+      this.host.send(this.host.frames.message({ id: message.id, result: { type: 'data', data: { expiresAt: null } } }));
+      return Promise.resolve();
+    }
+    return this.change((change) => this.reauthenticateNow(message, change));
   }
 
-  /** The server wants fresh credentials now (e.g. a role changed). */
+  /** The server wants fresh credentials now (e.g. a role changed): only an answer sent after this counts. */
   requestReauthentication(): void {
-    this.askForCredentials('requested', this.authTimeoutMs);
-    clearTimeout(this.requestTimer);
-    this.requestTimer = setTimeout(
+    const seq = this.askForCredentials('requested', this.authTimeoutMs);
+    clearTimeout(this.requested?.timer);
+    const timer = setTimeout(
       () => this.host.close(CloseCode.AuthTimeout, 'no fresh credentials after the server asked for them'),
       this.authTimeoutMs,
     );
+    this.requested = { seq, timer };
   }
 
   /** The periodic server-side check; see `revalidate` in the options. */
-  async revalidate(): Promise<void> {
+  revalidate(): Promise<void> {
     const check = this.options.revalidate;
-    const session = this.current;
-    if (!check || session === null || this.revalidating || !this.host.isOpen) return;
+    if (!check || this.current === null || this.revalidating || !this.host.isOpen) return Promise.resolve();
     this.revalidating = true;
-    try {
-      const result = await check(session);
-      if (!this.host.isOpen || this.current !== session) return;
-      if (result === null) {
-        this.host.close(CloseCode.Revoked, 'session revoked');
-      } else if (result !== session) {
-        const ctx = await this.createContext(this.params, result);
-        if (!this.host.isOpen) return;
-        await this.adopt(result, ctx, this.params);
-        this.announce();
+    return this.change(async (change) => {
+      try {
+        await this.revalidateNow(check, change);
+      } finally {
+        this.revalidating = false;
       }
-    } catch (cause) {
-      if (!this.host.isOpen) return;
-      const code = closeCodeFor(cause);
-      this.host.errors.report(cause, 'unknown', undefined, undefined);
-      if (code !== CloseCode.InternalError) this.host.close(code, cause instanceof TRPCError ? cause.code : 'refused');
-    } finally {
-      this.revalidating = false;
-    }
+    });
   }
 
-  /** The connection ended: stop every timer and abort what `createContext` was given. */
+  /**
+   * Records a `revoke()` for the session changes pending on this connection, so that a session
+   * still being authenticated is checked against it before it goes live. False when none is pending.
+   */
+  noteRevocation(filter: (session: TSession) => boolean, reason: string): boolean {
+    return this.changes.noteRevocation(filter, reason);
+  }
+
+  /** The connection ended: stop every timer and abort what `authenticate` and `createContext` were given. */
   dispose(): void {
     this.clock.clear();
-    clearTimeout(this.requestTimer);
+    clearTimeout(this.requested?.timer);
+    this.requested = null;
     this.aborter.abort();
   }
 
-  private async authenticate(connectionParams: Record<string, string> | null, previous: TSession | null): Promise<TSession | null> {
-    const { authenticate } = this.options;
-    if (!authenticate) return null;
-    const { headers, cookies, queryToken, url, req } = this.request;
-    const session = await authenticate({ connectionParams, headers, cookies, queryToken, url, req, previous });
-    const expiresAt = expiryOf(session);
-    if (expiresAt !== null && expiresAt <= Date.now()) {
-      throw new TRPCError({ code: 'UNAUTHORIZED', message: 'The credentials have expired' });
-    }
-    return session;
+  /**
+   * Queues a session change. Whatever way it ends, subscriptions an earlier change held (a burst
+   * of grant changes re-runs them once, under the last) are re-run once nothing else waits.
+   */
+  private change(task: (change: SessionChange<TSession>) => Promise<void>): Promise<void> {
+    return this.changes.run(async (change) => {
+      await task(change);
+      await this.settleSubscriptions();
+    });
   }
 
-  private createContext(connectionParams: Record<string, string> | null, session: TSession | null): Promise<unknown> | unknown {
-    const { createContext } = this.options;
-    if (!createContext) return undefined;
-    return createContext({
-      req: this.request.req,
-      res: this.request.res,
-      info: {
-        accept: null,
-        type: 'unknown',
-        isBatchCall: false,
-        calls: [],
-        connectionParams,
-        signal: this.aborter.signal,
-        url: this.request.url,
-      },
-      session,
-    });
+  private async reauthenticateNow(message: AuthenticateMessage, change: SessionChange<TSession>): Promise<void> {
+    const { connectionParams, answers } = message.params;
+    let session: TSession;
+    let ctx: unknown;
+    try {
+      session = (await this.hooks.authenticate(connectionParams, this.current, change))!;
+      // An answer to `requestReauthentication()` is a re-check of the grant, not a bid for a later expiry.
+      const answersRequest = this.requested !== null && answers !== undefined && answers >= this.requested.seq;
+      if (!answersRequest && isNotFresher(this.current, session, this.hooks.sameGrant(this.current, session))) throw notFresher();
+      ctx = await change.wait(this.hooks.createContext(connectionParams, session));
+      this.hooks.admit(session, change);
+    } catch (cause) {
+      if (!this.host.isOpen) return;
+      if (cause instanceof RevokedInFlight) {
+        this.host.close(CloseCode.Revoked, cause.reason);
+        return;
+      }
+      this.answerRefusal(message, this.loud(cause));
+      // A refused principal may not stay; refused credentials leave the session as it was.
+      if (closeCodeFor(cause) === CloseCode.Forbidden) this.host.close(CloseCode.Forbidden, 'FORBIDDEN');
+      return;
+    }
+    if (!this.host.isOpen) return;
+    if (this.requested && answers !== undefined && answers >= this.requested.seq) {
+      clearTimeout(this.requested.timer);
+      this.requested = null;
+    }
+    this.adopt(session, ctx, connectionParams);
+    await this.settleSubscriptions();
+    this.host.send(this.host.frames.message({ id: message.id, result: { type: 'data', data: { expiresAt: expiryOf(session) } } }));
+  }
+
+  private async revalidateNow(check: NonNullable<typeof this.options.revalidate>, change: SessionChange<TSession>): Promise<void> {
+    const session = this.current;
+    if (session === null || !this.host.isOpen) return;
+    try {
+      const result = await change.wait(check(session));
+      if (!this.host.isOpen || this.current !== session) return;
+      if (result === null) {
+        this.host.close(CloseCode.Revoked, 'session revoked');
+        return;
+      }
+      if (result === session) return;
+      const replacement = checkSession<TSession>(result, 'revalidate');
+      const ctx = await change.wait(this.hooks.createContext(this.params, replacement));
+      this.hooks.admit(replacement, change);
+      if (!this.host.isOpen || this.current !== session) return;
+      this.adopt(replacement, ctx, this.params);
+      this.announce();
+    } catch (cause) {
+      if (!this.host.isOpen) return;
+      if (cause instanceof RevokedInFlight) {
+        this.host.close(CloseCode.Revoked, cause.reason);
+        return;
+      }
+      const code = closeCodeFor(cause);
+      this.host.errors.report(this.loud(cause), 'unknown', undefined, undefined);
+      if (code !== CloseCode.InternalError) this.host.close(code, cause instanceof TRPCError ? cause.code : 'refused');
+    }
   }
 
   private install(session: TSession | null, ctx: unknown, connectionParams: Record<string, string> | null): void {
     this.current = session;
     this.params = connectionParams;
     this.host.setContext(ctx);
-    clearTimeout(this.requestTimer);
-    this.requestTimer = undefined;
     this.clock.arm(expiryOf(session), Date.now());
   }
 
   /**
-   * A new session replaces the current one: new calls get `ctx` at once; when it grants
-   * something else, live subscriptions are re-authorised before the caller answers.
+   * A new session replaces the current one: new calls get `ctx` at once. When it grants
+   * something else, live subscriptions hold their events until {@link settleSubscriptions}
+   * re-runs them, and calls that waited under the old session are refused.
    */
-  private async adopt(session: TSession | null, ctx: unknown, connectionParams: Record<string, string> | null): Promise<void> {
-    const previous = this.current;
+  private adopt(session: TSession, ctx: unknown, connectionParams: Record<string, string> | null): void {
+    const grantChanged = !this.hooks.sameGrant(this.current, session);
     this.install(session, ctx, connectionParams);
-    const same = previous !== null && session !== null && (this.options.sameAuthorization ?? defaultSameAuthorization)(previous, session);
-    if (!same || this.host.subscriptionsSuspended) await this.host.reauthorizeSubscriptions();
-    if (this.host.isOpen) this.host.ready();
+    if (grantChanged) this.host.suspendSubscriptions();
+    this.host.ready(grantChanged);
+  }
+
+  /**
+   * Re-runs held subscriptions once the queue of session changes is drained (a burst of changes
+   * re-runs them once, under the last), and never under an expired session.
+   */
+  private async settleSubscriptions(): Promise<void> {
+    if (!this.host.subscriptionsSuspended || this.changes.waiting > 0 || this.clock.isExpired() || !this.host.isOpen) return;
+    await this.host.reauthorizeSubscriptions();
+  }
+
+  private answerRefusal(message: AuthenticateMessage, cause: unknown): void {
+    const { frames, errors } = this.host;
+    // Extension frames are never transformed: the client reads them without the router's transformer.
+    const shape = withRefusalReason(errors.report(cause, 'unknown', undefined, undefined, false), cause);
+    this.host.send(frames.error(frames.head(message.id, undefined), shape));
+  }
+
+  /** A mistake in the app's hooks is logged even without `onError`. */
+  private loud(cause: unknown): unknown {
+    if (cause instanceof SessionMisuseError && !this.options.onError) console.error('[trpc-lanyard]', cause.message);
+    return cause;
   }
 
   private announce(): void {
@@ -244,11 +279,11 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
     this.host.send(this.host.frames.message(notification));
   }
 
-  /** Asks a lanyard client for credentials, or a stock client to reconnect (it re-sends its params). */
-  private askForCredentials(reason: RefreshRequest['params']['reason'], deadlineMs: number): void {
+  /** Asks a lanyard client for credentials, or a stock client to reconnect (it re-sends its params); returns the `seq`. */
+  private askForCredentials(reason: RefreshRequest['params']['reason'], deadlineMs: number): number {
     if (!this.request.speaksLanyard) {
       this.host.send(this.host.frames.message({ id: null, method: 'reconnect' }));
-      return;
+      return this.refreshSeq;
     }
     const refresh: RefreshRequest = {
       id: null,
@@ -256,5 +291,6 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
       params: { reason, expiresAt: this.clock.expiry, deadlineMs: Math.max(0, Math.round(deadlineMs)), seq: ++this.refreshSeq },
     };
     this.host.send(this.host.frames.message(refresh));
+    return this.refreshSeq;
   }
 }

@@ -19,6 +19,8 @@ export class SessionClock {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private expiresAt: number | null = null;
   private stage: 'refresh' | 'expiry' | 'grace' | 'done' = 'done';
+  /** The expiry a refresh was already asked for: re-arming with it never asks again. */
+  private askedFor: number | null = null;
 
   constructor(
     private readonly refreshAheadMs: number,
@@ -36,11 +38,21 @@ export class SessionClock {
     return this.expiresAt !== null && Date.now() >= this.expiresAt;
   }
 
-  /** Starts timing a session that was issued at `nowMs` and expires at `expiresAt` (null: never). */
+  /**
+   * Starts timing a session that was issued at `nowMs` and expires at `expiresAt` (null: never).
+   * At most one refresh request per expiry: a session re-armed with the expiry already asked
+   * about goes straight to waiting for it (re-computing "half the remaining lifetime" each time
+   * would ask again and again at halving intervals).
+   */
   arm(expiresAt: number | null, nowMs: number): void {
     this.clear();
     this.expiresAt = expiresAt;
     if (expiresAt === null) return;
+    if (expiresAt === this.askedFor) {
+      this.stage = 'expiry';
+      this.schedule(expiresAt, nowMs);
+      return;
+    }
     const lifetimeMs = Math.max(0, expiresAt - nowMs);
     const aheadMs = Math.min(this.refreshAheadMs, lifetimeMs / 2);
     this.stage = 'refresh';
@@ -68,6 +80,7 @@ export class SessionClock {
     if (expiresAt === null) return;
     switch (this.stage) {
       case 'refresh':
+        this.askedFor = expiresAt;
         this.stage = 'expiry';
         this.schedule(expiresAt, nowMs);
         this.events.refreshDue(expiresAt);

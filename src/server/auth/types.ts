@@ -48,6 +48,12 @@ export interface AuthenticateOptions<TSession, TReq = unknown> {
   req: TReq;
   /** The current session on a re-authentication; null at connect time. */
   previous: TSession | null;
+  /**
+   * Aborted when the connection closes or `authTimeoutMs` passes before `authenticate` (and
+   * `createContext`) finished: pass it on to slow look-ups. Either way the server stops waiting
+   * and keeps nothing of the connection, even if the returned promise never settles.
+   */
+  signal: AbortSignal;
 }
 
 /** Where credentials may come from. Each carrier reaches `authenticate`; the app decides which it trusts. */
@@ -75,7 +81,11 @@ export interface AuthOptions<TSession extends SessionBase, TReq> {
   /**
    * Turns credentials into a session, connect-time and on every in-band re-authentication.
    * Throw `TRPCError` `UNAUTHORIZED` (close 4401 at connect time) or `FORBIDDEN` (close 4403)
-   * to refuse. A session whose `expiresAt` has passed is refused as `UNAUTHORIZED`.
+   * to refuse. A session whose `expiresAt` has passed is refused as `UNAUTHORIZED`, and so is
+   * anything that is not an object (`null`, `undefined`). An `expiresAt` that is neither a
+   * finite number nor null/absent (e.g. `NaN` from `exp * 1000` without `exp`) is a programming
+   * error: `INTERNAL_SERVER_ERROR`, close 4500 at connect time. In band, re-check the grant from
+   * your own store: a client may answer a refresh request with the token it already had.
    * Without it, connections behave as in stock tRPC: no session, no expiry.
    */
   authenticate?: (opts: AuthenticateOptions<NoInfer<TSession>, TReq>) => TSession | Promise<TSession>;
@@ -104,7 +114,9 @@ export interface AuthOptions<TSession extends SessionBase, TReq> {
    * A periodic server-side check of each session (e.g. revoked in a database). Return the
    * session (or a replacement) to keep the connection, null to revoke it (close 4410); throw
    * `UNAUTHORIZED`/`FORBIDDEN` to close with 4401/4403. Other errors go to `onError` and the
-   * session is kept.
+   * session is kept. A replacement that has already expired, or is not an object, is refused
+   * (4401). It runs in turn with in-band re-authentications, never over a newer session, and
+   * must finish within `authTimeoutMs` (else it counts as an error: `onError`, session kept).
    */
   revalidate?: (session: NoInfer<TSession>) => NoInfer<TSession> | null | Promise<NoInfer<TSession> | null>;
   /**
@@ -118,6 +130,15 @@ export interface AuthOptions<TSession extends SessionBase, TReq> {
    * @default 16_384 (16 KiB)
    */
   maxPayloadBytesBeforeAuth?: number;
+  /**
+   * How many in-band re-authentications (`lanyard.authenticate`) one connection may make per
+   * minute, as a token bucket (bursts up to this many, refilled continuously). One over it is
+   * answered with `TOO_MANY_REQUESTS` and `lanyardReason: 'rate-limited'` without running
+   * anything; more than this many refused in a row close the socket with 4429 (RateLimited).
+   * `Infinity` turns the limit off.
+   * @default 30
+   */
+  maxReauthenticationsPerMinute?: number;
 }
 
 /** The defaults of {@link AuthOptions}. */
@@ -126,4 +147,5 @@ export const authDefaults = {
   expiryGraceMs: 5_000,
   revalidateIntervalMs: 60_000,
   maxPayloadBytesBeforeAuth: 16_384,
+  maxReauthenticationsPerMinute: 30,
 } as const;

@@ -1,0 +1,79 @@
+import type { AnyRouter } from '@trpc/server';
+import type { CoreHandlerOptions } from '../options.js';
+import type { AuthRequest } from './host.js';
+import { defaultSameAuthorization } from './sameAuthorization.js';
+import type { SessionChange } from './sessionChanges.js';
+import { checkSession, expiredCredentials, hasExpiredBy } from './sessionChecks.js';
+import type { SessionBase } from './types.js';
+
+/** Thrown inside a change whose new session a `revoke()` issued meanwhile matches. */
+export class RevokedInFlight extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+/**
+ * The app's auth hooks as one connection calls them: `authenticate` (checked, abortable),
+ * `createContext` (stock tRPC's options plus the session), `sameAuthorization`, and the last
+ * gate before a session goes live.
+ */
+export class AuthHooks<TRouter extends AnyRouter, TReq, TRes, TSession extends SessionBase> {
+  constructor(
+    private readonly options: CoreHandlerOptions<TRouter, TReq, TRes, TSession>,
+    private readonly request: AuthRequest<TReq, TRes>,
+    /** Aborted when the connection ends; `createContext` gets it as `info.signal`. */
+    private readonly closed: AbortSignal,
+  ) {}
+
+  /** Whether the server has sessions at all (an `authenticate` hook). */
+  get enabled(): boolean {
+    return this.options.authenticate !== undefined;
+  }
+
+  /** Runs `authenticate` (null without it): a non-session or an expired one is refused, a non-finite expiry is a misuse. */
+  async authenticate(connectionParams: Record<string, string> | null, previous: TSession | null, change: SessionChange<TSession>): Promise<TSession | null> {
+    const { authenticate } = this.options;
+    if (!authenticate) return null;
+    const { headers, cookies, queryToken, url, req } = this.request;
+    const { signal } = change;
+    const result: unknown = await change.wait(authenticate({ connectionParams, headers, cookies, queryToken, url, req, previous, signal }));
+    const session = checkSession<TSession>(result, 'authenticate');
+    if (hasExpiredBy(session, Date.now())) throw expiredCredentials();
+    return session;
+  }
+
+  createContext(connectionParams: Record<string, string> | null, session: TSession | null): Promise<unknown> | unknown {
+    const { createContext } = this.options;
+    if (!createContext) return undefined;
+    return createContext({
+      req: this.request.req,
+      res: this.request.res,
+      info: {
+        accept: null,
+        type: 'unknown',
+        isBatchCall: false,
+        calls: [],
+        connectionParams,
+        signal: this.closed,
+        url: this.request.url,
+      },
+      session,
+    });
+  }
+
+  /** Whether `next` grants what `previous` did (false when there was none). */
+  sameGrant(previous: TSession | null, next: TSession): boolean {
+    return previous !== null && (this.options.sameAuthorization ?? defaultSameAuthorization)(previous, next);
+  }
+
+  /**
+   * The last gate before a session goes live, whichever path made it: it has not expired in
+   * the meantime (an async `createContext`), and no `revoke()` issued while it was being made matches it.
+   */
+  admit(session: TSession, change: SessionChange<TSession>): void {
+    if (hasExpiredBy(session, Date.now())) throw expiredCredentials();
+    const revokedBy = change.revokedBy(session);
+    if (revokedBy !== null) throw new RevokedInFlight(revokedBy);
+  }
+}

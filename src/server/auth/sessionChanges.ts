@@ -1,0 +1,129 @@
+import { TRPCError } from '@trpc/server';
+
+/** A `handler.revoke()` issued while a session change was pending on the connection. */
+interface PendingRevocation<TSession> {
+  readonly filter: (session: TSession) => boolean;
+  readonly reason: string;
+}
+
+/**
+ * Awaits `value` unless `signal` aborts first, then rejects with the signal's reason at once.
+ * A promise that never settles (a hung `authenticate`, perhaps held by the app) keeps only a
+ * small slot alive, emptied on abort: nothing of the connection stays reachable through it.
+ */
+export function untilAborted<T>(value: T | PromiseLike<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  if (typeof (value as PromiseLike<T> | null)?.then !== 'function') return Promise.resolve(value);
+  return new Promise<T>((resolve, reject) => {
+    const slot: { resolve?: (value: T) => void; reject?: (cause: unknown) => void } = { resolve, reject };
+    const onAbort = () => {
+      const rejectNow = slot.reject;
+      slot.resolve = slot.reject = undefined;
+      rejectNow?.(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    (value as PromiseLike<T>).then(
+      (result) => {
+        signal.removeEventListener('abort', onAbort);
+        slot.resolve?.(result);
+      },
+      (cause: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        slot.reject?.(cause);
+      },
+    );
+  });
+}
+
+/** One session change being made: what it may wait on, and the revocations it must honour. */
+export class SessionChange<TSession> {
+  constructor(
+    /** Aborted when the connection closes or the change's deadline passes; `authenticate` gets it. */
+    readonly signal: AbortSignal,
+    private readonly changes: SessionChanges<TSession>,
+    private readonly revocationMark: number,
+  ) {}
+
+  /** Awaits `value` unless the change is aborted first (see {@link untilAborted}). */
+  wait<T>(value: T | PromiseLike<T>): Promise<T> {
+    return untilAborted(value, this.signal);
+  }
+
+  /** The reason of a revocation issued since this change was queued that matches `session`, or null. */
+  revokedBy(session: TSession): string | null {
+    return this.changes.revokedSince(this.revocationMark, session);
+  }
+}
+
+/**
+ * Every change of one connection's session (connect-time authentication, in-band
+ * re-authentication, `revalidate`) runs here, one after another in arrival order, so a slower
+ * change can never install its result over a newer one. Each change gets a signal aborted when
+ * the connection closes or `deadlineMs` passes, and sees every `revoke()` issued while it was
+ * queued or running, so a session still being authenticated cannot escape a revocation.
+ */
+export class SessionChanges<TSession> {
+  private tail: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private revocations: Array<PendingRevocation<TSession>> = [];
+  /** The absolute index of `revocations[0]`: marks stay valid when the list is emptied. */
+  private revocationBase = 0;
+
+  constructor(
+    private readonly closed: AbortSignal,
+    private readonly deadlineMs: number,
+  ) {}
+
+  /** How many changes wait behind the one running. */
+  get waiting(): number {
+    return Math.max(0, this.pending - 1);
+  }
+
+  /** Queues `task`; the promise settles when it has run (rejects only if `task` throws). */
+  run(task: (change: SessionChange<TSession>) => Promise<void>): Promise<void> {
+    const mark = this.revocationBase + this.revocations.length;
+    this.pending++;
+    const step = async (): Promise<void> => {
+      const controller = new AbortController();
+      const abort = () => controller.abort(this.closed.reason);
+      this.closed.addEventListener('abort', abort, { once: true });
+      const timer = setTimeout(
+        () => controller.abort(new TRPCError({ code: 'TIMEOUT', message: `Authentication did not finish within ${this.deadlineMs} ms` })),
+        this.deadlineMs,
+      );
+      try {
+        if (!this.closed.aborted) await task(new SessionChange(controller.signal, this, mark));
+      } finally {
+        clearTimeout(timer);
+        this.closed.removeEventListener('abort', abort);
+        this.finished();
+      }
+    };
+    const run = this.tail.then(step, step);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Records a `revoke()` for the changes pending now; false (and nothing kept) when none is. */
+  noteRevocation(filter: (session: TSession) => boolean, reason: string): boolean {
+    if (this.pending === 0) return false;
+    this.revocations.push({ filter, reason });
+    return true;
+  }
+
+  /** @internal The reason of the first revocation from `mark` on that matches `session`, or null. */
+  revokedSince(mark: number, session: TSession): string | null {
+    for (let index = Math.max(0, mark - this.revocationBase); index < this.revocations.length; index++) {
+      const revocation = this.revocations[index]!;
+      if (revocation.filter(session)) return revocation.reason;
+    }
+    return null;
+  }
+
+  private finished(): void {
+    this.pending--;
+    if (this.pending > 0) return;
+    this.revocationBase += this.revocations.length;
+    this.revocations = [];
+  }
+}
