@@ -17,6 +17,7 @@ const handler = applyWSSHandler({
 
 process.on('SIGTERM', () => {
   handler.broadcastReconnectNotification(); // clients move to another node without losing events
-  handler.close();                          // ours: ends every connection with 1001
+  handler.close();                          // ours: ends every connection with 1001, refuses new ones with 1001
+  wss.close();                              // stop accepting sockets at all
 });
 // #endregion
