@@ -86,12 +86,16 @@ export class Connection {
     return { id: this.id, state: state === ConnectionState.Ready ? 'open' : closed ? 'closed' : 'connecting', ws: this.socket };
   }
 
-  /** Resolves the URL and dials. Call once. */
+  /**
+   * Resolves the URL and dials. Call once. The `url` callback runs now; the socket is created
+   * once its result has settled, never within this call, even for a string: like tRPC's client,
+   * `connection` is `null` until the tick that asked for a socket has ended, and a failure to
+   * dial is reported then too.
+   */
   public open(): void {
-    settle(
-      () => resultOf(this.options.url),
+    new Promise<string>((resolve) => resolve(resultOf(this.options.url))).then(
       (url) => this.dial(url),
-      (error) => this.transition(ConnectionState.Closed, TransitionReason.DialFailed, undefined, error),
+      (error: unknown) => this.transition(ConnectionState.Closed, TransitionReason.DialFailed, undefined, error),
     );
   }
 

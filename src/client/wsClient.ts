@@ -138,7 +138,10 @@ export class WsClient {
     this.stopWanting(IDLE);
   }
 
-  /** The socket in use: `null` when there is none. Same shape as tRPC's own client. */
+  /**
+   * The socket in use: `null` when there is none, as until the URL has settled (never within the
+   * call that asked for a socket). Same shape and timing as tRPC's own client.
+   */
   public get connection(): WsConnectionInfo | null {
     return this.sockets.shown?.describe() ?? null;
   }

@@ -140,6 +140,29 @@ describe.each(pairings)('%s client ↔ %s server', (clientKind, serverKind) => {
     expect(await trpc.echo.query(2)).toBe(2);
   });
 
+  it('creates its first socket after createWSClient has returned: `connection` is null until the URL has settled', async () => {
+    const { server: running } = await setup({ lazy: { enabled: true, closeMs: 60_000 } });
+    let opens = 0;
+    const eager = makeClient(clientKind, { url: running.url, onOpen: () => opens++ });
+    clients.push(eager);
+    expect(eager.wsClient.connection).toBe(null);
+    await expect.poll(() => opens).toBe(1);
+    expect(eager.wsClient.connection).toMatchObject({ state: 'open' });
+    expect(running.wss.clients.size).toBe(1);
+  });
+
+  it('opens a lazy socket after the call that wants it has returned: `connection` is null until the URL has settled', async () => {
+    let opens = 0;
+    const { trpc, client, fixture } = await setup({ lazy: { enabled: true, closeMs: 60_000 }, onOpen: () => opens++ });
+    const sub = trpc.feed.subscribe({}, { onData: () => undefined });
+    expect(client.wsClient.connection).toBe(null);
+    expect(opens).toBe(0);
+    await expect.poll(() => fixture.subscriberCount()).toBe(1);
+    expect(opens).toBe(1);
+    expect(client.wsClient.connection).toMatchObject({ state: 'open' });
+    sub.unsubscribe();
+  });
+
   it('opens lazily on the first call and closes after closeMs of idleness', async () => {
     const { trpc, server: running } = await setup({ lazy: { enabled: true, closeMs: 100 } });
     await sleep(50);
