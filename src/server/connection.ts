@@ -14,7 +14,6 @@ import { ErrorReporter, protocolError } from './errors.js';
 import { FrameFaults } from './frameFaults.js';
 import type { Frame, FrameBuilder } from './frames.js';
 import type { CoreHandlerOptions } from './options.js';
-import { coreHandlerDefaults } from './options.js';
 import { Outgoing } from './outgoing.js';
 import type { CallScope } from './scope.js';
 import type { ServerSocket } from './socket.js';
@@ -28,6 +27,8 @@ export interface ConnectionShared<TRouter extends AnyRouter, TReq, TRes, TSessio
   readonly authTimeoutMs: number;
   readonly maxPayloadBytes: number;
   readonly maxPayloadBytesBeforeAuth: number;
+  /** `maxBatchSize` with its default: `Infinity` when lifted. */
+  readonly maxBatchSize: number;
   /** What `lanyard.hello` says: the same for every connection. */
   readonly helloParams: HelloNotification['params'];
   readonly maxQueuedCallsBeforeReady: number;
@@ -294,8 +295,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
       this.rejectFrame(protocolError('Invalid message: a batch must hold at least one message', 'empty batch'));
       return;
     }
-    const maxBatchSize = this.shared.options.maxBatchSize ?? coreHandlerDefaults.maxBatchSize;
-    if (batch.length > maxBatchSize) {
+    if (batch.length > this.shared.maxBatchSize) {
       refuseBatch(this, batch);
       return;
     }
