@@ -79,11 +79,11 @@ export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSessio
   revalidation?.unref?.();
 
   // Filters only ever see a session: connections without one (not yet authenticated, or no
-  // `authenticate`) are skipped.
+  // `authenticate`) are skipped; what `authenticate` returns is a checked object (`checkSession`).
   const matching = (filter: (session: TSession) => boolean) =>
     [...connections].filter((connection) => {
       const session = connection.auth.session;
-      return session !== null && session !== undefined && connection.isOpen && filter(session);
+      return session !== null && connection.isOpen && filter(session);
     });
 
   return {
