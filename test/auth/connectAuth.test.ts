@@ -7,21 +7,13 @@ import type { AuthenticateOptions } from '../../src/server/index.js';
 import { getWSConnectionHandler } from '../../src/server/index.js';
 import type { AuthContext, TestSession } from '../fixtures/authRouter.js';
 import { createAuthFixture } from '../fixtures/authRouter.js';
+import { serveAuth } from '../fixtures/authSteps.js';
 import { forId } from '../fixtures/rawClient.js';
 import { useRawServer } from '../fixtures/rawHarness.js';
 
 const raw = useRawServer();
 
-async function serve(extra: Record<string, unknown> = {}) {
-  const fixture = createAuthFixture();
-  await raw.start<typeof fixture.router, TestSession>({
-    router: fixture.router,
-    authenticate: fixture.authenticate,
-    createContext: fixture.createContext,
-    ...extra,
-  });
-  return fixture;
-}
+const serve = async (extra: Record<string, unknown> = {}) => (await serveAuth(raw, extra)).fixture;
 
 const params = (token: string) => ({ method: 'connectionParams', data: { token } });
 const me = (id: number) => ({ id, method: 'query', params: { path: 'me' } });
