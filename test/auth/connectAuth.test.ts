@@ -8,7 +8,7 @@ import { getWSConnectionHandler } from '../../src/server/index.js';
 import type { AuthContext, TestSession } from '../fixtures/authRouter.js';
 import { createAuthFixture } from '../fixtures/authRouter.js';
 import { serveAuth } from '../fixtures/authSteps.js';
-import { forId } from '../fixtures/rawClient.js';
+import { forId, upgradeStatus } from '../fixtures/rawClient.js';
 import { useRawServer } from '../fixtures/rawHarness.js';
 
 const raw = useRawServer();
@@ -200,31 +200,19 @@ describe('credential carriers', () => {
 });
 
 describe('allowedOrigins', () => {
-  async function upgrade(url: string, origin: string | undefined): Promise<number> {
-    const ws = new WebSocket(url, origin ? { origin } : {});
-    return new Promise((resolve) => {
-      ws.once('open', () => {
-        ws.close();
-        resolve(101);
-      });
-      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-      ws.once('error', () => undefined);
-    });
-  }
-
   it('refuses a cross-origin upgrade with 403 before the socket opens; allows listed and origin-less clients', async () => {
     await serve({ allowedOrigins: ['https://app.example'] });
     const url = `${raw.server.url}/?connectionParams=1`;
-    expect(await upgrade(url, 'https://evil.example')).toBe(403);
-    expect(await upgrade(url, 'https://app.example')).toBe(101);
-    expect(await upgrade(url, undefined)).toBe(101);
+    expect(await upgradeStatus(url, 'https://evil.example')).toBe(403);
+    expect(await upgradeStatus(url, 'https://app.example')).toBe(101);
+    expect(await upgradeStatus(url, undefined)).toBe(101);
   });
 
   it('takes a predicate', async () => {
     await serve({ allowedOrigins: (origin: string | undefined) => origin?.endsWith('.trusted.example') ?? false });
-    expect(await upgrade(raw.server.url, 'https://a.trusted.example')).toBe(101);
-    expect(await upgrade(raw.server.url, 'https://trusted.example.evil')).toBe(403);
-    expect(await upgrade(raw.server.url, undefined)).toBe(403);
+    expect(await upgradeStatus(raw.server.url, 'https://a.trusted.example')).toBe(101);
+    expect(await upgradeStatus(raw.server.url, 'https://trusted.example.evil')).toBe(403);
+    expect(await upgradeStatus(raw.server.url, undefined)).toBe(403);
   });
 
   it('keeps a verifyClient the server already had', async () => {
@@ -234,9 +222,9 @@ describe('allowedOrigins', () => {
     await new Promise((resolve) => wss.once('listening', resolve));
     const handler = applyWSSHandler({ wss, router: createAuthFixture().router, allowedOrigins: ['https://app.example'] });
     const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
-    expect(await upgrade(`${url}/?ok`, 'https://app.example')).toBe(101);
-    expect(await upgrade(`${url}/?deny`, 'https://app.example')).toBe(401);
-    expect(await upgrade(`${url}/?ok`, 'https://evil.example')).toBe(403);
+    expect(await upgradeStatus(`${url}/?ok`, 'https://app.example')).toBe(101);
+    expect(await upgradeStatus(`${url}/?deny`, 'https://app.example')).toBe(401);
+    expect(await upgradeStatus(`${url}/?ok`, 'https://evil.example')).toBe(403);
     handler.close();
     await new Promise((resolve) => wss.close(resolve));
   });

@@ -3,11 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { createTRPCClient, createWSClient as stockCreateWSClient, wsLink as stockWsLink } from '@trpc/client';
 import { initTRPC } from '@trpc/server';
 import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket, { WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
 import { applyWSSHandler, getWSConnectionHandler } from '../../src/server/index.js';
 import { CloseCode } from '../../src/protocol/closeCodes.js';
 import { makeClient, NodeWebSocket } from '../fixtures/clients.js';
-import { forId, openRaw } from '../fixtures/rawClient.js';
+import { forId, openRaw, upgradeStatus } from '../fixtures/rawClient.js';
 import { createTestRouter } from '../fixtures/router.js';
 import type { RunningServer } from '../fixtures/servers.js';
 import { startServer } from '../fixtures/servers.js';
@@ -75,19 +75,6 @@ describe('handler.close()', () => {
 });
 
 describe('upgrade checks', () => {
-  /** The HTTP status of an upgrade to `url` (101 when the socket opened). */
-  function upgrade(url: string, origin?: string): Promise<number> {
-    const ws = new WebSocket(url, origin ? { origin } : {});
-    return new Promise((resolve) => {
-      ws.once('open', () => {
-        ws.close();
-        resolve(101);
-      });
-      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-      ws.once('error', () => undefined);
-    });
-  }
-
   it('refuses with 403 and reports through onError when the allowedOrigins predicate throws', async () => {
     const errors: Array<{ code: string; message: string; cause: unknown }> = [];
     const server = await start('lanyard', {
@@ -95,9 +82,9 @@ describe('upgrade checks', () => {
       allowedOrigins: (origin: string | undefined) => origin!.endsWith('.trusted.example'),
       onError: ({ error }) => errors.push({ code: error.code, message: error.message, cause: error.cause }),
     });
-    expect(await upgrade(server.url)).toBe(403);
+    expect(await upgradeStatus(server.url)).toBe(403);
     expect(errors).toEqual([{ code: 'INTERNAL_SERVER_ERROR', message: 'allowedOrigins threw; the upgrade was refused', cause: expect.any(TypeError) }]);
-    expect(await upgrade(server.url, 'https://a.trusted.example')).toBe(101);
+    expect(await upgradeStatus(server.url, 'https://a.trusted.example')).toBe(101);
   });
 
   it('closes with 4403 under getWSConnectionHandler when the predicate throws, without crashing', async () => {
