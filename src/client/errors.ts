@@ -47,7 +47,7 @@ function closeReasonOf(cause: unknown): string | undefined {
 
 /**
  * The credential source (`connectionParams`) threw or rejected with `cause`: the error callers,
- * `connectionState.error` and `connectionState.authError` see, with `cause` as its `cause`.
+ * `connectionState.error` and `authState`'s `authError` see, with `cause` as its `cause`.
  */
 function credentialsError(cause: unknown): TRPCClientError<AnyTRPCRouter> {
   return TRPCClientError.from(cause instanceof Error ? cause : new Error(String(cause), { cause }));
