@@ -1,7 +1,7 @@
 /**
- * The client's authentication state, as `connectionState.auth` reports it. It is derived from
- * the socket calls go to (and whether an in-band refresh runs on it); every change goes through
- * `ClientState.transitionAuth()` with one {@link AuthTransitionReason}.
+ * The client's authentication state, as `authState` (and `connectionState.get()`) reports it.
+ * It is derived from the socket calls go to (and whether an in-band refresh runs on it); every
+ * change goes through `ClientState.transitionAuth()` with one {@link AuthTransitionReason}.
  */
 import type { Connection } from './connection.js';
 import { ConnectionState } from './connection.js';
@@ -21,7 +21,7 @@ export const AuthState = {
 /** One of {@link AuthState}. */
 export type AuthState = (typeof AuthState)[keyof typeof AuthState];
 
-/** Why `connectionState.auth` changed: exactly one reason per change. */
+/** Why `authState`'s `auth` changed: exactly one reason per change. */
 export const AuthTransitionReason = {
   /** A socket opened, became the one in use, or went away. */
   SocketChanged: 'socket-changed',

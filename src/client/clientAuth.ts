@@ -1,7 +1,7 @@
 /**
  * The client's side of the auth lifecycle, wired to the socket manager (`WsClient`): the
  * credential source, re-authentication, the extension frames `lanyard.session` /
- * `lanyard.refresh`, `connectionState.auth`, and the counters.
+ * `lanyard.refresh`, `authState`, and the counters.
  */
 import { TRPCClientError } from '@trpc/client';
 import type { AuthenticatedResult } from '../protocol/index.js';

@@ -29,13 +29,13 @@ export class TRPCWebSocketClosedError extends Error {
 }
 
 /** The message of every close error, exactly tRPC's own. */
-export const WEBSOCKET_CLOSED_MESSAGE = 'WebSocket closed';
+const WEBSOCKET_CLOSED_MESSAGE = 'WebSocket closed';
 
 /**
  * The error for a socket that closed with `code`: tRPC's message, the code, and the server's
  * close reason — or `why` when the client itself gave up on the socket (e.g. `'pong-timeout'`).
  */
-export function socketClosedError(code: number | undefined, cause?: unknown, why?: string): TRPCWebSocketClosedError {
+function socketClosedError(code: number | undefined, cause?: unknown, why?: string): TRPCWebSocketClosedError {
   return new TRPCWebSocketClosedError({ message: WEBSOCKET_CLOSED_MESSAGE, code, reason: closeReasonOf(cause) ?? why, cause });
 }
 
@@ -47,9 +47,9 @@ function closeReasonOf(cause: unknown): string | undefined {
 
 /**
  * The credential source (`connectionParams`) threw or rejected with `cause`: the error callers,
- * `connectionState.error` and `connectionState.authError` see, with `cause` as its `cause`.
+ * `connectionState.error` and `authState`'s `authError` see, with `cause` as its `cause`.
  */
-export function credentialsError(cause: unknown): TRPCClientError<AnyTRPCRouter> {
+function credentialsError(cause: unknown): TRPCClientError<AnyTRPCRouter> {
   return TRPCClientError.from(cause instanceof Error ? cause : new Error(String(cause), { cause }));
 }
 

@@ -25,9 +25,9 @@ import type { ConnectionParams } from './options.js';
 type ClientError = TRPCClientError<AnyTRPCRouter>;
 
 /** How many times one re-authentication presents credentials on a socket before it gives up. */
-export const MAX_PRESENTATIONS = 3;
+const MAX_PRESENTATIONS = 3;
 /** Milliseconds to wait before presenting again after a `rate-limited` refusal. */
-export const RATE_LIMITED_RETRY_MS = 1_000;
+const RATE_LIMITED_RETRY_MS = 1_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

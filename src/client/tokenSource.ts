@@ -88,7 +88,7 @@ export interface TokenSource {
   /**
    * `listener` is called with each token {@link TokenSource.refresh} fetched. A promise it returns
    * is awaited by nobody, and its rejection is ignored (`reauthenticate()` reports its own
-   * failures in `connectionState.authError`).
+   * failures in `authState`'s `authError`).
    * @returns a function that unsubscribes.
    */
   subscribe(listener: (token: string) => void | Promise<unknown>): () => void;

@@ -3,18 +3,17 @@ import { TRPCError } from '@trpc/server';
 import { CloseCode } from '../protocol/closeCodes.js';
 import type { ClientCallMessage, HelloNotification } from '../protocol/messages.js';
 import { PING, PONG } from '../protocol/messages.js';
-import { checkClientCall, checkConnectionParams, ProtocolErrorMessage } from '../protocol/validate.js';
 import type { AuthHost, AuthRequest } from './auth/authenticator.js';
 import { Authenticator, closeCodeFor } from './auth/authenticator.js';
 import type { SessionBase } from './auth/types.js';
 import { runCall } from './calls.js';
 import { answerQueuedCall, sessionChangedWhileQueued } from './queuedCalls.js';
-import { refuseBatch, refuseOverLimit } from './refusals.js';
-import { ErrorReporter, protocolError } from './errors.js';
-import { FrameFaults } from './frameFaults.js';
+import { refuseOverLimit } from './refusals.js';
+import { ErrorReporter } from './errors.js';
+import type { IntakeHost, IntakeStage } from './frameIntake.js';
+import { FrameIntake } from './frameIntake.js';
 import type { Frame, FrameBuilder } from './frames.js';
 import type { CoreHandlerOptions } from './options.js';
-import { coreHandlerDefaults } from './options.js';
 import { Outgoing } from './outgoing.js';
 import type { CallScope } from './scope.js';
 import type { ServerSocket } from './socket.js';
@@ -28,6 +27,8 @@ export interface ConnectionShared<TRouter extends AnyRouter, TReq, TRes, TSessio
   readonly authTimeoutMs: number;
   readonly maxPayloadBytes: number;
   readonly maxPayloadBytesBeforeAuth: number;
+  /** `maxBatchSize` with its default: `Infinity` when lifted. */
+  readonly maxBatchSize: number;
   /** What `lanyard.hello` says: the same for every connection. */
   readonly helloParams: HelloNotification['params'];
   readonly maxQueuedCallsBeforeReady: number;
@@ -50,7 +51,7 @@ export interface ConnectionRequest<TReq, TRes> extends AuthRequest<TReq, TRes> {
  * session is the {@link Authenticator}'s.
  */
 export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends SessionBase = SessionBase>
-  implements CallScope<TRouter>, AuthHost
+  implements CallScope<TRouter>, AuthHost, IntakeHost<TRouter>
 {
   readonly router: TRouter;
   readonly frames: FrameBuilder;
@@ -62,6 +63,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
   private queue: Array<{ message: ClientCallMessage; batchIndex: number }> = [];
   private authTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly outgoing: Outgoing;
+  private readonly intake: FrameIntake<TRouter>;
 
   constructor(
     private readonly socket: ServerSocket,
@@ -77,6 +79,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     this.outgoing = new Outgoing(socket, shared.maxBufferedBytes, !shared.options.experimental_encoder, () =>
       this.close(CloseCode.SlowConsumer, `more than ${shared.maxBufferedBytes} bytes waiting to be sent`),
     );
+    this.intake = new FrameIntake(this, shared.options.experimental_encoder, shared.maxBatchSize);
   }
 
   get ctx(): inferRouterContext<TRouter> | undefined {
@@ -128,20 +131,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
       this.close(CloseCode.PayloadTooLarge, `frame exceeds ${limit} bytes`);
       return;
     }
-    let decoded: unknown;
-    try {
-      decoded = this.decode(data);
-    } catch (cause) {
-      // Stock's messages: for the params frame its own, otherwise the parser's (e.g. "Unexpected token …").
-      if (this.phase === Phase.AwaitingParams) this.rejectFrame(protocolError(ProtocolErrorMessage.malformedConnectionParams, cause));
-      else this.rejectFrame(cause instanceof TRPCError ? cause : new TRPCError({ code: 'PARSE_ERROR', cause }));
-      return;
-    }
-    if (this.phase === Phase.AwaitingParams) {
-      this.acceptConnectionParams(decoded);
-      return;
-    }
-    this.routeCalls(decoded);
+    this.intake.accept(data);
   }
 
   /** The socket closed (either side): stop everything, forget the queue. */
@@ -184,7 +174,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     this.queue = [];
     for (const { message, batchIndex } of queued) {
       if (refuseQueued && message.method !== 'subscription.stop') answerQueuedCall(this, message, sessionChangedWhileQueued());
-      else this.routeChecked(message, batchIndex);
+      else this.route(message, batchIndex);
     }
   }
 
@@ -249,75 +239,23 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     return this.phase === Phase.AwaitingParams || this.phase === Phase.Authenticating;
   }
 
-  private decode(data: string | Uint8Array): unknown {
-    const { experimental_encoder: encoder } = this.shared.options;
-    if (encoder) return encoder.decode(data);
-    if (typeof data !== 'string') throw protocolError(ProtocolErrorMessage.binaryFrame);
-    return JSON.parse(data);
+  /** IntakeHost: where the connection stands for its frames (a closed one answers nothing anyway). */
+  get stage(): IntakeStage {
+    if (this.phase === Phase.AwaitingParams) return 'params';
+    return this.phase === Phase.Authenticating ? 'unauthenticated' : 'authenticated';
   }
 
-  /**
-   * A frame that is not a message. A bad `connectionParams` frame is answered, then closes the
-   * connection; any other before authentication closes it unanswered (4400), so junk costs an
-   * unauthenticated client its socket rather than the server work; after, it is answered.
-   */
-  private rejectFrame(error: TRPCError): void {
-    if (this.phase === Phase.AwaitingParams) {
-      this.send(this.frames.error(null, this.errors.report(error, 'unknown', undefined, undefined)));
-      this.close(CloseCode.BadRequest, 'malformed connectionParams message');
-    } else if (this.beforeAuthentication) {
-      this.errors.notify({ error, type: 'unknown', path: undefined, input: undefined });
-      this.close(CloseCode.BadRequest, 'malformed message before authentication');
-    } else {
-      this.send(this.frames.error(null, this.errors.report(error, 'unknown', undefined, undefined)));
-    }
-  }
-
-  private acceptConnectionParams(decoded: unknown): void {
-    const checked = checkConnectionParams(decoded);
-    if (!checked.ok) {
-      this.rejectFrame(protocolError(checked.message, checked.problem));
-      return;
-    }
+  /** IntakeHost: the `connectionParams` frame was valid; authenticate with it. */
+  acceptParams(data: Record<string, string> | null): void {
     this.phase = nextPhase(this.phase, Phase.Authenticating);
-    this.auth.connect(checked.message.data).catch(this.reportUnexpected);
+    this.auth.connect(data).catch(this.reportUnexpected);
   }
 
   /**
-   * Routes the messages of one frame. The work is bounded: at most `maxBatchSize` elements are
-   * looked at one by one (a longer batch is refused whole), bad ones are answered through one
-   * {@link FrameFaults}, and nothing more is done once the connection is closing.
-   */
-  private routeCalls(decoded: unknown): void {
-    const batch = Array.isArray(decoded) ? (decoded as unknown[]) : [decoded];
-    if (batch.length === 0) {
-      this.rejectFrame(protocolError('Invalid message: a batch must hold at least one message', 'empty batch'));
-      return;
-    }
-    const maxBatchSize = this.shared.options.maxBatchSize ?? coreHandlerDefaults.maxBatchSize;
-    if (batch.length > maxBatchSize) {
-      refuseBatch(this, batch);
-      return;
-    }
-    let faults: FrameFaults<TRouter> | null = null;
-    for (let index = 0; index < batch.length && this.isOpen; index++) {
-      const checked = checkClientCall(batch[index]);
-      if (checked.ok) {
-        this.routeChecked(checked.message, index);
-      } else if (this.beforeAuthentication) {
-        this.rejectFrame(protocolError(checked.message, checked.problem));
-      } else {
-        faults ??= new FrameFaults(this);
-        faults.answer(checked);
-      }
-    }
-  }
-
-  /**
-   * Runs a call now if the session is valid; otherwise it waits (before authentication, or
+   * IntakeHost: runs a call now if the session is valid; otherwise it waits (before authentication, or
    * between expiry and refresh). Fresh credentials themselves never wait behind an expired session.
    */
-  private routeChecked(message: ClientCallMessage, batchIndex: number): void {
+  route(message: ClientCallMessage, batchIndex: number): void {
     if (this.phase === Phase.Ready && this.auth.hasExpired()) this.stale();
     const ready = this.phase === Phase.Ready;
     if (ready || (this.phase === Phase.Stale && message.method === 'lanyard.authenticate')) {

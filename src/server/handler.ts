@@ -54,6 +54,7 @@ export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSessio
     frames,
     authTimeoutMs: options.authTimeoutMs ?? coreHandlerDefaults.authTimeoutMs,
     maxPayloadBytes,
+    maxBatchSize,
     helloParams: Object.freeze({
       version: LANYARD_PROTOCOL_VERSION,
       maxPayloadBytes,
@@ -62,7 +63,7 @@ export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSessio
     // Without `authenticate` there is no "before auth": the one limit applies throughout.
     maxPayloadBytesBeforeAuth: options.authenticate
       ? (options.maxPayloadBytesBeforeAuth ?? authDefaults.maxPayloadBytesBeforeAuth)
-      : (options.maxPayloadBytes ?? coreHandlerDefaults.maxPayloadBytes),
+      : maxPayloadBytes,
     maxQueuedCallsBeforeReady: options.maxQueuedCallsBeforeReady ?? coreHandlerDefaults.maxQueuedCallsBeforeReady,
     maxSubscriptions: options.maxSubscriptionsPerConnection ?? coreHandlerDefaults.maxSubscriptionsPerConnection,
     maxConcurrentCalls: options.maxConcurrentCallsPerConnection ?? coreHandlerDefaults.maxConcurrentCallsPerConnection,
@@ -78,11 +79,11 @@ export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSessio
   revalidation?.unref?.();
 
   // Filters only ever see a session: connections without one (not yet authenticated, or no
-  // `authenticate`) are skipped.
+  // `authenticate`) are skipped; what `authenticate` returns is a checked object (`checkSession`).
   const matching = (filter: (session: TSession) => boolean) =>
     [...connections].filter((connection) => {
       const session = connection.auth.session;
-      return session !== null && session !== undefined && connection.isOpen && filter(session);
+      return session !== null && connection.isOpen && filter(session);
     });
 
   return {

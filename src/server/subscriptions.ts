@@ -48,7 +48,7 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
   /** `deliverable`: whether an event may go out now (false once the session has expired: the event is held for replay). */
   constructor(
     private readonly scope: CallScope<TRouter>,
-    private readonly deliverable: () => boolean = () => true,
+    private readonly deliverable: () => boolean,
   ) {}
 
   get size(): number {

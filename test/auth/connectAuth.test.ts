@@ -1,41 +1,20 @@
 /** Connect-time authentication on the server, byte by byte: carriers, refusals, deadlines, origins. */
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
-import WebSocket from 'ws';
 import { CloseCode } from '../../src/protocol/closeCodes.js';
 import type { AuthenticateOptions } from '../../src/server/index.js';
 import { getWSConnectionHandler } from '../../src/server/index.js';
 import type { AuthContext, TestSession } from '../fixtures/authRouter.js';
 import { createAuthFixture } from '../fixtures/authRouter.js';
-import { forId } from '../fixtures/rawClient.js';
+import { meFrame, serveAuth } from '../fixtures/authSteps.js';
+import { forId, openRaw, upgradeStatus } from '../fixtures/rawClient.js';
 import { useRawServer } from '../fixtures/rawHarness.js';
 
 const raw = useRawServer();
 
-async function serve(extra: Record<string, unknown> = {}) {
-  const fixture = createAuthFixture();
-  await raw.start<typeof fixture.router, TestSession>({
-    router: fixture.router,
-    authenticate: fixture.authenticate,
-    createContext: fixture.createContext,
-    ...extra,
-  });
-  return fixture;
-}
+const serve = async (extra: Record<string, unknown> = {}) => (await serveAuth(raw, extra)).fixture;
 
 const params = (token: string) => ({ method: 'connectionParams', data: { token } });
-const me = (id: number) => ({ id, method: 'query', params: { path: 'me' } });
-
-/** Opens a socket with custom headers (what Node and React Native clients can do). */
-function openWith(url: string, headers: Record<string, string>): Promise<{ ws: WebSocket; frames: unknown[] }> {
-  const ws = new WebSocket(url, { headers });
-  const frames: unknown[] = [];
-  ws.on('message', (data) => frames.push(JSON.parse(data.toString())));
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve({ ws, frames }));
-    ws.once('error', reject);
-  });
-}
 
 describe('connect-time authentication', () => {
   it('runs no procedure before authenticate accepted the credentials, then runs the queued calls under the session', async () => {
@@ -52,7 +31,7 @@ describe('connect-time authentication', () => {
     });
     const client = await raw.connect('?connectionParams=1');
     client.send(params('alice:admin'));
-    client.send([me(1), { id: 2, method: 'query', params: { path: 'ping' } }]);
+    client.send([meFrame(1), { id: 2, method: 'query', params: { path: 'ping' } }]);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(fixture.executions).toEqual([]);
     expect(client.received).toEqual([]);
@@ -69,7 +48,7 @@ describe('connect-time authentication', () => {
     const fixture = await serve();
     const client = await raw.connect('?connectionParams=1');
     client.send(params(token));
-    client.send(me(1));
+    client.send(meFrame(1));
     expect(await client.next(forId(null))).toMatchObject({ error: { data: { code: trpcCode } } });
     expect(await client.next(forId(1))).toMatchObject({ error: { data: { code: trpcCode } } });
     expect((await client.closed).code).toBe(code);
@@ -124,11 +103,11 @@ describe('connect-time authentication', () => {
 describe('credential carriers', () => {
   it('reads an Authorization header (no connectionParams frame needed)', async () => {
     await serve();
-    const { ws, frames } = await openWith(raw.server.url, { authorization: 'Bearer bob:member' });
-    ws.send(JSON.stringify(me(1)));
-    await expect.poll(() => frames.length).toBe(1);
-    expect(frames[0]).toMatchObject({ id: 1, result: { data: { user: 'bob', role: 'member' } } });
-    ws.close();
+    const client = await openRaw(raw.server.url, { authorization: 'Bearer bob:member' });
+    client.send(meFrame(1));
+    await expect.poll(() => client.received.length).toBe(1);
+    expect(client.received[0]).toMatchObject({ id: 1, result: { data: { user: 'bob', role: 'member' } } });
+    client.close();
   });
 
   it('passes cookies only when credentials.cookies is on', async () => {
@@ -139,14 +118,14 @@ describe('credential carriers', () => {
       return fixture.authenticate({ ...opts, connectionParams: { token: opts.cookies['session'] ?? 'carol:member' } });
     };
     await raw.start<typeof fixture.router, TestSession>({ router: fixture.router, authenticate, allowedOrigins: ['https://app.example'] });
-    (await openWith(raw.server.url, { cookie: 'session=dave%3Aadmin; theme=dark' })).ws.close();
+    (await openRaw(raw.server.url, { cookie: 'session=dave%3Aadmin; theme=dark' })).close();
     await raw.start<typeof fixture.router, TestSession>({
       router: fixture.router,
       authenticate,
       credentials: { cookies: true },
       allowedOrigins: ['https://app.example'],
     });
-    (await openWith(raw.server.url, { cookie: 'session=dave%3Aadmin; theme=dark' })).ws.close();
+    (await openRaw(raw.server.url, { cookie: 'session=dave%3Aadmin; theme=dark' })).close();
     await expect.poll(() => seen.length).toBe(2);
     expect(seen).toEqual([{}, { session: 'dave:admin', theme: 'dark' }]);
   });
@@ -187,7 +166,7 @@ describe('credential carriers', () => {
       });
       const secret = 'erin:member';
       const client = await raw.connect(`?access_token=${encodeURIComponent(secret)}&x=1`);
-      client.send(me(1));
+      client.send(meFrame(1));
       expect(await client.next(forId(1))).toMatchObject({ result: { data: { user: 'erin' } } });
       client.send({ id: 2, method: 'query', params: { path: 'missing' } });
       await client.next(forId(2));
@@ -208,31 +187,19 @@ describe('credential carriers', () => {
 });
 
 describe('allowedOrigins', () => {
-  async function upgrade(url: string, origin: string | undefined): Promise<number> {
-    const ws = new WebSocket(url, origin ? { origin } : {});
-    return new Promise((resolve) => {
-      ws.once('open', () => {
-        ws.close();
-        resolve(101);
-      });
-      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-      ws.once('error', () => undefined);
-    });
-  }
-
   it('refuses a cross-origin upgrade with 403 before the socket opens; allows listed and origin-less clients', async () => {
     await serve({ allowedOrigins: ['https://app.example'] });
     const url = `${raw.server.url}/?connectionParams=1`;
-    expect(await upgrade(url, 'https://evil.example')).toBe(403);
-    expect(await upgrade(url, 'https://app.example')).toBe(101);
-    expect(await upgrade(url, undefined)).toBe(101);
+    expect(await upgradeStatus(url, 'https://evil.example')).toBe(403);
+    expect(await upgradeStatus(url, 'https://app.example')).toBe(101);
+    expect(await upgradeStatus(url, undefined)).toBe(101);
   });
 
   it('takes a predicate', async () => {
     await serve({ allowedOrigins: (origin: string | undefined) => origin?.endsWith('.trusted.example') ?? false });
-    expect(await upgrade(raw.server.url, 'https://a.trusted.example')).toBe(101);
-    expect(await upgrade(raw.server.url, 'https://trusted.example.evil')).toBe(403);
-    expect(await upgrade(raw.server.url, undefined)).toBe(403);
+    expect(await upgradeStatus(raw.server.url, 'https://a.trusted.example')).toBe(101);
+    expect(await upgradeStatus(raw.server.url, 'https://trusted.example.evil')).toBe(403);
+    expect(await upgradeStatus(raw.server.url, undefined)).toBe(403);
   });
 
   it('keeps a verifyClient the server already had', async () => {
@@ -242,9 +209,9 @@ describe('allowedOrigins', () => {
     await new Promise((resolve) => wss.once('listening', resolve));
     const handler = applyWSSHandler({ wss, router: createAuthFixture().router, allowedOrigins: ['https://app.example'] });
     const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
-    expect(await upgrade(`${url}/?ok`, 'https://app.example')).toBe(101);
-    expect(await upgrade(`${url}/?deny`, 'https://app.example')).toBe(401);
-    expect(await upgrade(`${url}/?ok`, 'https://evil.example')).toBe(403);
+    expect(await upgradeStatus(`${url}/?ok`, 'https://app.example')).toBe(101);
+    expect(await upgradeStatus(`${url}/?deny`, 'https://app.example')).toBe(401);
+    expect(await upgradeStatus(`${url}/?ok`, 'https://evil.example')).toBe(403);
     handler.close();
     await new Promise((resolve) => wss.close(resolve));
   });

@@ -1,10 +1,11 @@
 /** The `cookies` that reach `authenticate`: parsed by the `cookie` package, over real sockets. */
 import { describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import type { AuthenticateOptions } from '../../src/server/index.js';
 import { parseCookies } from '../../src/server/auth/credentials.js';
 import type { TestSession } from '../fixtures/authRouter.js';
 import { createAuthFixture } from '../fixtures/authRouter.js';
+import { meFrame } from '../fixtures/authSteps.js';
+import { forId, openRaw } from '../fixtures/rawClient.js';
 import { useRawServer } from '../fixtures/rawHarness.js';
 
 const raw = useRawServer();
@@ -32,17 +33,12 @@ async function serveRecordingCookies(cookiesOn: boolean) {
 
 /** Opens a socket whose upgrade request carries `cookie`, asks `me` and returns the answer's data. */
 async function meWithCookie(url: string, cookie: string | undefined): Promise<unknown> {
-  const ws = new WebSocket(url, cookie === undefined ? {} : { headers: { cookie } });
+  const client = await openRaw(url, cookie === undefined ? undefined : { cookie });
   try {
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
-    const answer = new Promise<unknown>((resolve) => ws.once('message', (data) => resolve(JSON.parse(data.toString()))));
-    ws.send(JSON.stringify({ id: 1, method: 'query', params: { path: 'me' } }));
-    return ((await answer) as { result?: { data?: unknown } }).result?.data;
+    client.send(meFrame(1));
+    return ((await client.next(forId(1))) as { result?: { data?: unknown } }).result?.data;
   } finally {
-    ws.close();
+    client.close();
   }
 }
 

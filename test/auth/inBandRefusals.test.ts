@@ -6,7 +6,7 @@ import type { TRPCError } from '@trpc/server';
 import { describe, expect, it, vi } from 'vitest';
 import { CloseCode } from '../../src/protocol/closeCodes.js';
 import type { AuthenticateOptions } from '../../src/server/index.js';
-import { authenticateFrame, meFrame, method, signIn } from '../fixtures/authSteps.js';
+import { authenticateFrame, meFrame, method, signIn, serveAuth } from '../fixtures/authSteps.js';
 import type { TestSession } from '../fixtures/authRouter.js';
 import { createAuthFixture } from '../fixtures/authRouter.js';
 import { forId } from '../fixtures/rawClient.js';
@@ -17,17 +17,8 @@ const connect = (query: string) => raw.connect(query);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const sameUserAndRole = (a: TestSession, b: TestSession) => a.user === b.user && a.role === b.role;
 
-async function serve(extra: Record<string, unknown> = {}) {
-  const fixture = createAuthFixture();
-  const server = await raw.start<typeof fixture.router, TestSession>({
-    router: fixture.router,
-    authenticate: fixture.authenticate,
-    createContext: fixture.createContext,
-    onError: () => undefined,
-    ...extra,
-  });
-  return { fixture, handler: server.handler! };
-}
+/** Quiet: the refusals these tests provoke are not logged. */
+const serve = (extra: Record<string, unknown> = {}) => serveAuth(raw, { onError: () => undefined, ...extra });
 
 describe('authenticate must return a session', () => {
   it('refuses a connection whose authenticate returned undefined (4401), naming the mistake; revoke() never sees it', async () => {

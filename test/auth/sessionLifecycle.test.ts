@@ -6,42 +6,16 @@ import { createAuthFixture } from '../fixtures/authRouter.js';
 import type { RawClient } from '../fixtures/rawClient.js';
 import { forId } from '../fixtures/rawClient.js';
 import { useRawServer } from '../fixtures/rawHarness.js';
+import { authenticateFrame, dataIds, meFrame, method, serveAuth, signIn as signInWith } from '../fixtures/authSteps.js';
 
 const raw = useRawServer();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function serve(extra: Record<string, unknown> = {}) {
-  const fixture = createAuthFixture();
-  const server = await raw.start<typeof fixture.router, TestSession>({
-    router: fixture.router,
-    authenticate: fixture.authenticate,
-    createContext: fixture.createContext,
-    ...extra,
-  });
-  return { fixture, handler: server.handler! };
-}
+const serve = (extra: Record<string, unknown> = {}) => serveAuth(raw, extra);
 
-const method = (name: string) => (f: unknown) => (f as { method?: string }).method === name;
-
-/** A raw socket that speaks our extension and authenticated with `token`. */
-async function signIn(token: string, lanyard = true): Promise<RawClient> {
-  const client = await raw.connect(`?connectionParams=1${lanyard ? '&lanyard=1' : ''}`);
-  client.send({ method: 'connectionParams', data: { token } });
-  client.send({ id: 'who', method: 'query', params: { path: 'me' } });
-  await client.next(forId('who'));
-  if (lanyard) {
-    await client.next(method('lanyard.hello'));
-    await client.next(method('lanyard.session'));
-  }
-  return client;
-}
-
-const authenticate = (id: number | string, token: string) => ({ id, method: 'lanyard.authenticate', params: { connectionParams: { token } } });
-const me = (id: number | string) => ({ id, method: 'query', params: { path: 'me' } });
-const dataIds = (client: RawClient, id: number) =>
-  client.received
-    .filter((f) => forId(id)(f) && (f as { result?: { type: string } }).result?.type === 'data')
-    .map((f) => Number((f as { result: { id: string } }).result.id));
+const connect = (query: string) => raw.connect(query);
+/** A raw socket that speaks our extension (unless `lanyard` is false) and authenticated with `token`. */
+const signIn = async (token: string, lanyard = true): Promise<RawClient> => (await signInWith(connect, token, lanyard)).client;
 
 describe('expiry', () => {
   it('asks a trpc-lanyard client to refresh ahead of expiry, then closes with SessionExpired (4419) after the grace', async () => {
@@ -61,11 +35,11 @@ describe('expiry', () => {
     const { fixture } = await serve({ refreshAheadMs: 50, expiryGraceMs: 2000, sameAuthorization: (a: TestSession, b: TestSession) => a.user === b.user && a.role === b.role });
     const client = await signIn('alice:admin:150');
     await sleep(200);
-    client.send(me(1));
+    client.send(meFrame(1));
     await sleep(100);
     expect(client.received.some(forId(1))).toBe(false);
     expect(fixture.executions.filter((e) => e.atMs > Date.now() - 250)).toEqual([]);
-    client.send(authenticate(2, 'alice:admin:5000'));
+    client.send(authenticateFrame(2, 'alice:admin:5000'));
     expect(await client.next(forId(2))).toMatchObject({ result: { type: 'data', data: { expiresAt: expect.any(Number) } } });
     expect(await client.next(forId(1))).toMatchObject({ result: { data: { token: 'alice:admin:5000' } } });
   });
@@ -82,7 +56,7 @@ describe('expiry', () => {
     fixture.publish('public');
     await sleep(50);
     expect(dataIds(client, 1)).toEqual([1]);
-    client.send(authenticate(2, 'alice:admin:60000'));
+    client.send(authenticateFrame(2, 'alice:admin:60000'));
     await client.next(forId(2));
     await expect.poll(() => dataIds(client, 1)).toEqual([1, 2, 3]);
     fixture.publish('public');
@@ -107,12 +81,12 @@ describe('in-band re-authentication', () => {
     await client.next(forId(1));
     fixture.publish('admin');
     const runs = fixture.executions.filter((e) => e.path === 'adminRoom').length;
-    client.send(authenticate(2, 'alice:admin:90000'));
+    client.send(authenticateFrame(2, 'alice:admin:90000'));
     await client.next(forId(2));
     fixture.publish('admin');
     await expect.poll(() => dataIds(client, 1)).toEqual([1, 2]);
     expect(fixture.executions.filter((e) => e.path === 'adminRoom').length).toBe(runs);
-    client.send(me(3));
+    client.send(meFrame(3));
     expect(await client.next(forId(3))).toMatchObject({ result: { data: { token: 'alice:admin:90000' } } });
     // `started` was taken above; nothing else but the two events came: no second `started`, no error.
     expect(client.received.filter(forId(1)).map((f) => (f as { result?: { type: string } }).result?.type)).toEqual(['data', 'data']);
@@ -136,7 +110,7 @@ describe('in-band re-authentication', () => {
       }
     })();
     await sleep(5);
-    client.send(authenticate(3, 'bob:member'));
+    client.send(authenticateFrame(3, 'bob:member'));
     expect(await client.next(forId(3))).toMatchObject({ result: { data: { expiresAt: null } } });
     expect(await client.next((f) => forId(1)(f) && 'error' in (f as object))).toMatchObject({
       error: { message: 'admins only', data: { code: 'FORBIDDEN' } },
@@ -150,18 +124,18 @@ describe('in-band re-authentication', () => {
     expect(client.received.filter(forId(1)).map((f) => (f as { result?: { type: string } }).result?.type ?? 'error')).toEqual(['data', 'stopped']);
     // The public room was not started again (its first `started` was taken above).
     expect(client.received.filter(forId(2)).filter((f) => (f as { result?: { type: string } }).result?.type !== 'data')).toEqual([]);
-    client.send(me(4));
+    client.send(meFrame(4));
     expect(await client.next(forId(4))).toMatchObject({ result: { data: { user: 'bob' } } });
   });
 
   it('answers refused credentials with UNAUTHORIZED and keeps the session; a FORBIDDEN principal is closed with 4403', async () => {
     await serve();
     const client = await signIn('alice:admin');
-    client.send(authenticate(1, 'bad'));
+    client.send(authenticateFrame(1, 'bad'));
     expect(await client.next(forId(1))).toMatchObject({ error: { data: { code: 'UNAUTHORIZED' } } });
-    client.send(me(2));
+    client.send(meFrame(2));
     expect(await client.next(forId(2))).toMatchObject({ result: { data: { user: 'alice' } } });
-    client.send(authenticate(3, 'banned:member'));
+    client.send(authenticateFrame(3, 'banned:member'));
     expect(await client.next(forId(3))).toMatchObject({ error: { data: { code: 'FORBIDDEN' } } });
     expect((await client.closed).code).toBe(CloseCode.Forbidden);
   });
@@ -174,7 +148,7 @@ describe('server-side control', () => {
     const bob = await signIn('bob:member');
     expect(handler.revoke((session) => session.user === 'alice', { reason: 'password changed' })).toBe(1);
     expect(await alice.closed).toEqual({ code: CloseCode.Revoked, reason: 'password changed' });
-    bob.send(me(1));
+    bob.send(meFrame(1));
     expect(await bob.next(forId(1))).toMatchObject({ result: { data: { user: 'bob' } } });
   });
 
@@ -191,7 +165,7 @@ describe('server-side control', () => {
     expect(await stock.next(method('reconnect'))).toEqual({ id: null, method: 'reconnect' });
     expect(await silent.closed).toEqual({ code: CloseCode.AuthTimeout, reason: 'no fresh credentials after the server asked for them' });
     await sleep(100);
-    answers.send(me(2));
+    answers.send(meFrame(2));
     expect(await answers.next(forId(2))).toMatchObject({ result: { data: { user: 'alice' } } });
   });
 
@@ -221,10 +195,10 @@ describe('server-side control', () => {
     expect(await revoked!.closed).toEqual({ code: CloseCode.Revoked, reason: 'session revoked' });
     expect((await refused!.closed).code).toBe(CloseCode.Unauthorized);
     expect(await promoted!.next(method('lanyard.session'))).toMatchObject({ params: { expiresAt: null } });
-    promoted!.send(me(1));
+    promoted!.send(meFrame(1));
     expect(await promoted!.next(forId(1))).toMatchObject({ result: { data: { user: 'ben', role: 'admin' } } });
     await sleep(120);
-    crashed!.send(me(2));
+    crashed!.send(meFrame(2));
     expect(await crashed!.next(forId(2))).toMatchObject({ result: { data: { user: 'dan' } } });
   });
 });
@@ -238,9 +212,9 @@ describe('extension frames and transformers', () => {
     const fixture = createAuthFixture();
     await raw.start<typeof router, TestSession>({ router, authenticate: fixture.authenticate, createContext: ({ session }) => ({ session }) });
     const client = await signIn('alice:admin');
-    client.send(authenticate(1, 'alice:admin:60000'));
+    client.send(authenticateFrame(1, 'alice:admin:60000'));
     expect(await client.next(forId(1))).toEqual({ id: 1, result: { type: 'data', data: { expiresAt: expect.any(Number) } } });
-    client.send(authenticate(2, 'bad'));
+    client.send(authenticateFrame(2, 'bad'));
     expect(await client.next(forId(2))).toMatchObject({ id: 2, error: { code: -32001, data: { code: 'UNAUTHORIZED' } } });
     client.send({ id: 3, method: 'query', params: { path: 'hi', input: { wrapped: null } } });
     expect(await client.next(forId(3))).toEqual({ id: 3, result: { type: 'data', data: { wrapped: 'hi' } } });
@@ -279,7 +253,7 @@ describe('re-authorisation racing a stop', () => {
     const client = await signIn('alice:admin');
     client.send({ id: 1, method: 'subscription', params: { path: 'gated' } });
     await client.next(forId(1));
-    client.send(authenticate(2, 'bob:member'));
+    client.send(authenticateFrame(2, 'bob:member'));
     await expect.poll(() => signals.length).toBe(1);
     await sleep(20); // bob's re-run is parked at the gate
     client.send({ id: 1, method: 'subscription.stop' });

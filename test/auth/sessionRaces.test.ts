@@ -8,7 +8,7 @@ import v8 from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { CloseCode } from '../../src/protocol/closeCodes.js';
 import type { AuthenticateOptions } from '../../src/server/index.js';
-import { authenticateFrame, dataIds, meFrame, method, signIn } from '../fixtures/authSteps.js';
+import { authenticateFrame, dataIds, meFrame, method, signIn, serveAuth } from '../fixtures/authSteps.js';
 import type { TestSession } from '../fixtures/authRouter.js';
 import { createAuthFixture } from '../fixtures/authRouter.js';
 import { forId } from '../fixtures/rawClient.js';
@@ -24,17 +24,8 @@ function gate() {
   return { opened, open };
 }
 
-async function serve(extra: Record<string, unknown> = {}) {
-  const fixture = createAuthFixture();
-  const server = await raw.start<typeof fixture.router, TestSession>({
-    router: fixture.router,
-    authenticate: fixture.authenticate,
-    createContext: fixture.createContext,
-    onError: () => undefined,
-    ...extra,
-  });
-  return { fixture, handler: server.handler! };
-}
+/** Quiet: the refusals these tests provoke are not logged. */
+const serve = (extra: Record<string, unknown> = {}) => serveAuth(raw, { onError: () => undefined, ...extra });
 
 describe('a hung authenticate', () => {
   it('is aborted when the connection closes, and the closed connection is released', async () => {

@@ -2,7 +2,6 @@
  * How `npm start` listens: on 127.0.0.1 unless HOST says otherwise, and a taken port or a bad
  * setting is one line that says what to do, not a stack trace. Real sockets, a real child process.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createServer, request } from 'node:http';
@@ -13,20 +12,13 @@ import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import type { DemoServer } from '../../examples/demo/server/app.js';
 import { startDemoServer } from '../../examples/demo/server/app.js';
 import { optionsFromEnv } from '../../examples/demo/server/config.js';
+import { runTsx } from '../fixtures/tsx.js';
 
 /** Runs `npm start`'s entry point as `npm start` does; resolves with its exit code and output. */
-function runDemoMain(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', '--conditions=@trpc-lanyard/source', 'examples/demo/main.ts'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, output }));
-  });
+async function runDemoMain(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const run = runTsx('examples/demo/main.ts', [], env);
+  const code = await run.exited;
+  return { code, output: run.output() };
 }
 
 /** A non-loopback IPv4 address of this machine, if it has one. */

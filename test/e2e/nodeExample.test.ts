@@ -3,27 +3,18 @@
  * through tsx, the server on a free port with 2-second sessions, so the client staying 4 s sees
  * its session refreshed in band on its one socket.
  */
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { TsxRun } from '../fixtures/tsx.js';
+import { runTsx } from '../fixtures/tsx.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const tsxCli = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
-const running: ChildProcessWithoutNullStreams[] = [];
+const running: ChildProcess[] = [];
 
 /** Runs an example file as the package.json scripts do; collects its output. */
-function runExample(file: string, args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [tsxCli, '--conditions=@trpc-lanyard/source', file, ...args], {
-    cwd: root,
-    env: { ...process.env, ...env },
-  });
-  running.push(child);
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { output: () => output, exited };
+function runExample(file: string, args: string[], env: Record<string, string>): TsxRun {
+  const run = runTsx(file, args, env);
+  running.push(run.child);
+  return run;
 }
 
 afterEach(() => {

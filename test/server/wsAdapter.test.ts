@@ -3,11 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { createTRPCClient, createWSClient as stockCreateWSClient, wsLink as stockWsLink } from '@trpc/client';
 import { initTRPC } from '@trpc/server';
 import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket, { WebSocketServer } from 'ws';
+import type { ServerOptions } from 'ws';
+import { WebSocketServer } from 'ws';
 import { applyWSSHandler, getWSConnectionHandler } from '../../src/server/index.js';
 import { CloseCode } from '../../src/protocol/closeCodes.js';
 import { makeClient, NodeWebSocket } from '../fixtures/clients.js';
-import { forId, openRaw } from '../fixtures/rawClient.js';
+import { forId, openRaw, upgradeStatus } from '../fixtures/rawClient.js';
 import { createTestRouter } from '../fixtures/router.js';
 import type { RunningServer } from '../fixtures/servers.js';
 import { startServer } from '../fixtures/servers.js';
@@ -21,6 +22,14 @@ async function start(...args: Parameters<typeof startServer>): Promise<RunningSe
   const server = await startServer(...args);
   cleanups.push(() => server.close());
   return server;
+}
+
+/** A bare `ws` server on 127.0.0.1, port 0 (closed after the test), for tests that wire a handler to it themselves. */
+async function listen(options: ServerOptions = {}): Promise<{ wss: WebSocketServer; url: string }> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, ...options });
+  await new Promise((resolve) => wss.once('listening', resolve));
+  cleanups.push(() => new Promise((resolve) => wss.close(resolve)));
+  return { wss, url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}` };
 }
 
 describe('creating a handler', () => {
@@ -75,19 +84,6 @@ describe('handler.close()', () => {
 });
 
 describe('upgrade checks', () => {
-  /** The HTTP status of an upgrade to `url` (101 when the socket opened). */
-  function upgrade(url: string, origin?: string): Promise<number> {
-    const ws = new WebSocket(url, origin ? { origin } : {});
-    return new Promise((resolve) => {
-      ws.once('open', () => {
-        ws.close();
-        resolve(101);
-      });
-      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-      ws.once('error', () => undefined);
-    });
-  }
-
   it('refuses with 403 and reports through onError when the allowedOrigins predicate throws', async () => {
     const errors: Array<{ code: string; message: string; cause: unknown }> = [];
     const server = await start('lanyard', {
@@ -95,15 +91,14 @@ describe('upgrade checks', () => {
       allowedOrigins: (origin: string | undefined) => origin!.endsWith('.trusted.example'),
       onError: ({ error }) => errors.push({ code: error.code, message: error.message, cause: error.cause }),
     });
-    expect(await upgrade(server.url)).toBe(403);
+    expect(await upgradeStatus(server.url)).toBe(403);
     expect(errors).toEqual([{ code: 'INTERNAL_SERVER_ERROR', message: 'allowedOrigins threw; the upgrade was refused', cause: expect.any(TypeError) }]);
-    expect(await upgrade(server.url, 'https://a.trusted.example')).toBe(101);
+    expect(await upgradeStatus(server.url, 'https://a.trusted.example')).toBe(101);
   });
 
   it('closes with 4403 under getWSConnectionHandler when the predicate throws, without crashing', async () => {
     const errors: string[] = [];
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    await new Promise((resolve) => wss.once('listening', resolve));
+    const { wss, url } = await listen();
     const onConnection = getWSConnectionHandler({
       router: createTestRouter().router,
       allowedOrigins: () => {
@@ -112,21 +107,17 @@ describe('upgrade checks', () => {
       onError: ({ error }) => errors.push(error.message),
     });
     wss.on('connection', onConnection);
-    cleanups.push(() => new Promise((resolve) => wss.close(resolve)));
     cleanups.push(() => onConnection.close());
-    const socket = await openRaw(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
+    const socket = await openRaw(url);
     expect(await socket.closed).toEqual({ code: CloseCode.Forbidden, reason: 'Origin not allowed' });
     expect(errors).toEqual(['allowedOrigins threw; the upgrade was refused']);
   });
 
   it('redacts the query token before the Origin predicate and the server\'s own verifyClient see the URL', async () => {
     const seen: string[] = [];
-    const wss = new WebSocketServer({
-      host: '127.0.0.1',
-      port: 0,
+    const { wss, url } = await listen({
       verifyClient: ({ req }: { req: { url?: string } }) => (seen.push(`verifyClient ${req.url}`), true),
     });
-    await new Promise((resolve) => wss.once('listening', resolve));
     const tokens: Array<string | null> = [];
     const handler = applyWSSHandler({
       wss,
@@ -135,9 +126,8 @@ describe('upgrade checks', () => {
       authenticate: ({ queryToken }) => (tokens.push(queryToken), {}),
       allowedOrigins: (_origin, req) => (seen.push(`allowedOrigins ${req.url}`), true),
     });
-    cleanups.push(() => new Promise((resolve) => wss.close(resolve)));
     cleanups.push(() => handler.close());
-    const socket = await openRaw(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/?access_token=s3cret&x=1`);
+    const socket = await openRaw(`${url}/?access_token=s3cret&x=1`);
     cleanups.push(() => socket.close());
     socket.send({ id: 1, method: 'query', params: { path: 'echo', input: 'hi' } });
     expect(await socket.next(forId(1))).toMatchObject({ result: { data: 'hi' } });
@@ -149,16 +139,10 @@ describe('upgrade checks', () => {
 
   it('redacts for a verifyClient even without allowedOrigins', async () => {
     const seen: string[] = [];
-    const wss = new WebSocketServer({
-      host: '127.0.0.1',
-      port: 0,
-      verifyClient: ({ req }: { req: { url?: string } }) => (seen.push(req.url ?? ''), true),
-    });
-    await new Promise((resolve) => wss.once('listening', resolve));
+    const { wss, url } = await listen({ verifyClient: ({ req }: { req: { url?: string } }) => (seen.push(req.url ?? ''), true) });
     const handler = applyWSSHandler({ wss, router: createTestRouter().router, credentials: { queryParam: 'access_token' } });
-    cleanups.push(() => new Promise((resolve) => wss.close(resolve)));
     cleanups.push(() => handler.close());
-    const socket = await openRaw(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/?access_token=s3cret`);
+    const socket = await openRaw(`${url}/?access_token=s3cret`);
     socket.close();
     expect(seen).toEqual(['/?access_token=REDACTED']);
   });

@@ -106,7 +106,7 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
       return Promise.resolve();
     }
     if (verdict === 'refuse') {
-      const limit = this.options.maxReauthenticationsPerMinute ?? authDefaults.maxReauthenticationsPerMinute;
+      const limit = this.limiter.perMinute;
       this.answerRefusal(message, new AuthRefusal(AuthRefusalReason.RateLimited, 'TOO_MANY_REQUESTS', `More than ${limit} in-band authentications a minute`));
       return Promise.resolve();
     }

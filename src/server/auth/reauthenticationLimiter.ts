@@ -13,7 +13,8 @@ export class ReauthenticationLimiter {
   private refusedInARow = 0;
 
   constructor(
-    private readonly perMinute: number,
+    /** The budget: authentications a minute (`maxReauthenticationsPerMinute`). */
+    readonly perMinute: number,
     nowMs: number,
   ) {
     this.tokens = perMinute;

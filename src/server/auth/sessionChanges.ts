@@ -11,7 +11,7 @@ interface PendingRevocation<TSession> {
  * A promise that never settles (a hung `authenticate`, perhaps held by the app) keeps only a
  * small slot alive, emptied on abort: nothing of the connection stays reachable through it.
  */
-export function untilAborted<T>(value: T | PromiseLike<T>, signal: AbortSignal): Promise<T> {
+function untilAborted<T>(value: T | PromiseLike<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason as Error);
   if (typeof (value as PromiseLike<T> | null)?.then !== 'function') return Promise.resolve(value);
   return new Promise<T>((resolve, reject) => {
