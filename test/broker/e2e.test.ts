@@ -66,11 +66,13 @@ describe.each<ClientKind>(['lanyard', 'stock'])('broker stream over real sockets
   });
 
   it('gets the history gap as a typed error when it resumes beyond the history', async () => {
-    const broker = createMemoryBroker({ historySize: 5 });
+    const memory = createMemoryBroker({ historySize: 5 });
+    let streams = 0;
+    const broker: Broker = { ...memory, stream: (channel, options) => ((streams += 1), memory.stream(channel, options)) };
     const server = await serve(broker);
     const { trpc } = connect(kind, server);
-    const [first] = [await broker.publish('room-2', 0)];
-    for (const n of range(1, 10)) await broker.publish('room-2', n);
+    const [first] = [await memory.publish('room-2', 0)];
+    for (const n of range(1, 10)) await memory.publish('room-2', n);
     const feed = record((handlers) => trpc.room.subscribe({ room: 'room-2', lastEventId: first }, handlers));
     await waitFor(() => feed.errors.length === 1, 5_000, 'the gap error');
     expect(feed.received).toEqual([]); // no partial replay
@@ -80,6 +82,14 @@ describe.each<ClientKind>(['lanyard', 'stock'])('broker stream over real sockets
     expect(clientError.data?.code).toBe('PRECONDITION_FAILED');
     expect(clientError.message.startsWith(HISTORY_GAP_MESSAGE_PREFIX)).toBe(true);
     expect(isHistoryGapError(error)).toBe(true);
+    // The subscription is over: a reconnect does not send it again.
+    let reconnected = false;
+    server.wss.once('connection', () => (reconnected = true));
+    dropSockets(server);
+    await waitFor(() => reconnected, 5_000, 'the reconnect');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(streams).toBe(1);
+    expect(feed.errors).toHaveLength(1);
   });
 
   it('gets the gap, not a hole, when more than historySize events pass while it is away', async () => {
