@@ -12,6 +12,8 @@ import { resolveBrokerOptions } from './types.js';
 export interface MemoryBroker extends Broker {
   /** Streams currently reading `channel` (for metrics and leak tests). */
   subscriberCount(channel: string): number;
+  /** Channels this broker holds (history, meta or readers): bounded by use, for metrics and leak tests. */
+  channelCount(): number;
 }
 
 /** Longest pause between sweeps of idle channels and expired idempotency keys. */
@@ -34,7 +36,7 @@ export function createMemoryBroker(options?: BrokerOptions): MemoryBroker {
     for (const [name, log] of channels) {
       log.evict(now, opts.historyTtlMs);
       log.pruneIdempotency(now, opts.idempotencyWindowMs);
-      if (log.subscribers === 0 && now - log.lastUsedMs >= opts.metaTtlMs) channels.delete(name);
+      if (log.subscribers === 0 && (log.top === 0 || now - log.lastUsedMs >= opts.metaTtlMs)) channels.delete(name);
     }
   };
   const sweeper = setInterval(sweep, Math.min(opts.historyTtlMs, MAX_SWEEP_INTERVAL_MS));
@@ -110,6 +112,9 @@ export function createMemoryBroker(options?: BrokerOptions): MemoryBroker {
       signal?.removeEventListener('abort', onAbort);
       log.subscribers -= 1;
       log.lastUsedMs = Math.max(log.lastUsedMs, Date.now());
+      // A channel nobody published to holds nothing worth keeping: forget it with its last reader,
+      // so subscribing to many names leaves no trace (its next use starts a new epoch: a gap at worst).
+      if (log.subscribers === 0 && log.top === 0 && channels.get(channel) === log) channels.delete(channel);
     }
   }
 
@@ -136,6 +141,9 @@ export function createMemoryBroker(options?: BrokerOptions): MemoryBroker {
       clearInterval(sweeper);
       for (const log of channels.values()) log.wakeAll();
       return Promise.resolve();
+    },
+    channelCount(): number {
+      return channels.size;
     },
     subscriberCount(channel: string): number {
       return channels.get(channel)?.subscribers ?? 0;

@@ -60,6 +60,22 @@ describe('memory broker', () => {
     expect((error as HistoryGapError).reason).toBe('epoch');
   });
 
+  it('forgets a channel nobody published to when its last reader leaves', async () => {
+    const broker = open();
+    const controllers = ['a', 'b', 'c'].map((name) => {
+      const controller = new AbortController();
+      void broker.stream(`unused-${name}`, { signal: controller.signal })[Symbol.asyncIterator]().next();
+      return controller;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(broker.channelCount()).toBe(3);
+    for (const controller of controllers) controller.abort();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(broker.channelCount()).toBe(0);
+    await broker.publish('kept', 1);
+    expect(broker.channelCount()).toBe(1);
+  });
+
   it('rejects options outside their range with a RangeError naming the option', () => {
     expect(() => createMemoryBroker({ historySize: 0 })).toThrow(/historySize/);
     expect(() => createMemoryBroker({ recoveryLimit: 1.5 })).toThrow(/recoveryLimit/);
