@@ -12,6 +12,12 @@ import { resolveBrokerOptions } from './types.js';
 export interface MemoryBroker extends Broker {
   /** Streams currently reading `channel` (for metrics and leak tests). */
   subscriberCount(channel: string): number;
+  /**
+   * Drops `channel`'s history, meta and idempotency keys, as a store losing them would: its
+   * readers get an `epoch` history gap (or their `onGap` snapshot) at once, and its next event
+   * starts a new epoch. For resetting a channel, and for tests of the gap path.
+   */
+  forget(channel: string): void;
   /** Channels this broker holds (history, meta or readers): bounded by use, for metrics and leak tests. */
   channelCount(): number;
 }
@@ -62,7 +68,7 @@ export function createMemoryBroker(options?: BrokerOptions): MemoryBroker {
     const from = parseLastEventId(streamOptions.lastEventId);
     if (closed) throw new BrokerClosedError();
     if (signal?.aborted) return;
-    const log = channelFor(channel, Date.now());
+    let log = channelFor(channel, Date.now());
     log.subscribers += 1;
     let pending: { readonly cancel: () => void } | undefined;
     const onAbort = (): void => pending?.cancel();
@@ -88,6 +94,17 @@ export function createMemoryBroker(options?: BrokerOptions): MemoryBroker {
       for (;;) {
         if (signal?.aborted) return;
         if (closed) throw new BrokerClosedError();
+        if (log.retired) {
+          // The channel was forgotten under this reader: its history is gone, a new epoch starts.
+          const lost = formatEventId(log.epoch, cursor);
+          log.subscribers -= 1;
+          log = channelFor(channel, Date.now());
+          log.subscribers += 1;
+          const gap = gapAt('epoch', lost);
+          cursor = gap.top;
+          yield tracked(gap.position, await gap.snapshot);
+          continue;
+        }
         if (cursor < log.top) {
           log.evict(Date.now(), opts.historyTtlMs);
           const entry = log.entryAt(cursor + 1);
@@ -141,6 +158,13 @@ export function createMemoryBroker(options?: BrokerOptions): MemoryBroker {
       clearInterval(sweeper);
       for (const log of channels.values()) log.wakeAll();
       return Promise.resolve();
+    },
+    forget(channel: string): void {
+      const log = channels.get(channel);
+      if (log === undefined) return;
+      channels.delete(channel);
+      log.retired = true;
+      log.wakeAll();
     },
     channelCount(): number {
       return channels.size;

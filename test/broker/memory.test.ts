@@ -6,6 +6,7 @@ import { describeBrokerContract } from './contract.js';
 describeBrokerContract('memory', (options) => createMemoryBroker(options), {
   sharedStore: false,
   subscriberCount: (broker, channel) => (broker as MemoryBroker).subscriberCount(channel),
+  loseChannelData: async (broker, channel) => (broker as MemoryBroker).forget(channel),
 });
 
 describe('memory broker', () => {
