@@ -189,3 +189,17 @@ describe.each<ClientKind>(['lanyard', 'stock'])('broker stream over real sockets
     expect(streams).toBe(2);
   });
 });
+
+it('a stock tRPC server and a stock client carry the same gap signal (nothing of ours on the wire)', async () => {
+  const broker = createMemoryBroker({ historySize: 2 });
+  const server = await startServer('stock', { router: createBrokerRouter(broker), createContext: () => ({}) });
+  disposers.push(() => server.close(), () => broker.close());
+  const { trpc } = connect('stock', server);
+  const start = await broker.publish('room-6', 0);
+  for (const n of range(1, 5)) await broker.publish('room-6', n);
+  const feed = record((handlers) => trpc.room.subscribe({ room: 'room-6', lastEventId: start }, handlers));
+  await waitFor(() => feed.errors.length === 1, 5_000, 'the gap error');
+  expect(feed.received).toEqual([]);
+  expect((feed.errors[0] as { data?: { code?: string } }).data?.code).toBe('PRECONDITION_FAILED');
+  expect(isHistoryGapError(feed.errors[0])).toBe(true);
+});
