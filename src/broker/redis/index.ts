@@ -1,0 +1,9 @@
+export { createRedisBroker, RedisBrokerError } from './broker.js';
+export type { RedisBroker, RedisBrokerOptions } from './broker.js';
+export type {
+  IoRedisClientLike,
+  IoRedisSubscriberLike,
+  NodeRedisClientLike,
+  NodeRedisSubscriberLike,
+  RedisClientLike,
+} from './client.js';

@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { HistoryGapError, parseEventId } from '../../src/broker/index.js';
+import type { HistoryGap } from '../../src/broker/index.js';
+import { RedisBrokerError } from '../../src/broker/redis/index.js';
+import { findRedis, uniquePrefix } from '../fixtures/redis.js';
+import { BrokerPool, Collector, connectClient, eventually, range } from './redisHarness.js';
+import type { DriverName, TestClient } from './redisHarness.js';
+
+const redis = await findRedis();
+const drivers: DriverName[] = ['node-redis', 'ioredis'];
+
+describe.skipIf(redis === null).each(drivers)('Redis broker (%s)', (driver) => {
+  let client: TestClient;
+  let pool: BrokerPool;
+  const url = redis?.url ?? '';
+  const channel = () => `ch-${randomUUID()}`;
+
+  beforeAll(async () => {
+    client = await connectClient(driver, url);
+    pool = new BrokerPool(client, uniquePrefix(driver));
+  });
+  afterEach(async () => {
+    await pool.closeAll();
+  });
+  afterAll(async () => {
+    await client.close();
+  });
+
+  it('delivers live events to a stream on another node, and resumes there from any id', async () => {
+    const [a, b] = [pool.make(), pool.make()];
+    const ch = channel();
+    const controller = new AbortController();
+    const start = await a.publish(ch, 'start');
+    const live = new Collector(b.stream(ch, { lastEventId: start, signal: controller.signal }));
+    // The stream's first read may still be running: publish, then check nothing is missing or doubled.
+    const ids: string[] = [];
+    for (const n of range(1, 20)) ids.push(await a.publish(ch, { n }));
+    await eventually(() => live.events.length >= 20, '20 live events');
+    expect(live.data).toEqual(range(1, 20).map((n) => ({ n })));
+    expect(live.events.map(([id]) => id)).toEqual(ids);
+    const resumed = new Collector(a.stream(ch, { lastEventId: ids[4], signal: controller.signal }));
+    await eventually(() => resumed.events.length >= 15, 'the replay');
+    expect(resumed.events.map(([id]) => id)).toEqual(ids.slice(5));
+    controller.abort();
+    await Promise.all([live.done, resumed.done]);
+    expect([live.error, resumed.error]).toEqual([null, null]);
+  });
+
+  it('a resume from further back than historySize is a gap, with nothing replayed', async () => {
+    const broker = pool.make({ historySize: 5, recoveryLimit: 100 });
+    const ch = channel();
+    const first = await broker.publish(ch, 1);
+    for (const n of range(2, 12)) await broker.publish(ch, n);
+    const reader = new Collector(broker.stream(ch, { lastEventId: first }));
+    await reader.done;
+    expect(reader.events).toEqual([]);
+    expect(reader.error).toBeInstanceOf(HistoryGapError);
+    expect((reader.error as HistoryGapError).reason).toBe('evicted');
+    // Within the window it still resumes exactly.
+    const ids = await Promise.all([broker.publish(ch, 13)]);
+    const within = new Collector(broker.stream(ch, { lastEventId: formatPrevious(ids[0] ?? '', 4) }));
+    await eventually(() => within.events.length >= 4, 'the last 4 events');
+    expect(within.data).toEqual([10, 11, 12, 13]);
+  });
+
+  it('the channel keys deleted mid-stream: a gap (epoch), then live again after the snapshot', async () => {
+    const broker = pool.make();
+    const ch = channel();
+    const controller = new AbortController();
+    const gaps: HistoryGap[] = [];
+    const before = await broker.publish(ch, 'a');
+    const reader = new Collector(
+      broker.stream(ch, {
+        lastEventId: before,
+        signal: controller.signal,
+        onGap: (gap) => {
+          gaps.push(gap);
+          return 'snapshot';
+        },
+      }),
+    );
+    const first = await broker.publish(ch, 'first');
+    await eventually(() => reader.events.length === 1, 'the first event');
+    await pool.loseChannelData(ch);
+    const after = await broker.publish(ch, 'b');
+    expect(parseEventId(after)?.epoch).not.toBe(parseEventId(before)?.epoch);
+    await eventually(() => reader.events.length >= 2, 'the snapshot');
+    const third = await broker.publish(ch, 'c');
+    await eventually(() => reader.events.length >= 3, 'live again');
+    expect(gaps).toEqual([{ channel: ch, reason: 'epoch', lastEventId: first, position: after }]);
+    expect(reader.events).toEqual([
+      [first, 'first'],
+      [after, 'snapshot'],
+      [third, 'c'],
+    ]);
+    controller.abort();
+    await reader.done;
+    expect(reader.error).toBeNull();
+  });
+
+  it('without an onGap hook, lost data mid-stream ends the stream with HistoryGapError', async () => {
+    const broker = pool.make();
+    const ch = channel();
+    const reader = new Collector(broker.stream(ch, { lastEventId: await broker.publish(ch, 'start') }));
+    await broker.publish(ch, 'a');
+    await eventually(() => reader.events.length === 1, 'the first event');
+    await pool.loseChannelData(ch);
+    await broker.publish(ch, 'b');
+    await reader.done;
+    expect(reader.data).toEqual(['a']);
+    expect((reader.error as HistoryGapError).reason).toBe('epoch');
+  });
+
+  it('a retried publish with the same idempotencyKey appends once and returns the first id', async () => {
+    const broker = pool.make();
+    const other = pool.make();
+    const ch = channel();
+    const reader = new Collector(broker.stream(ch, { lastEventId: await broker.publish(ch, 'start') }));
+    const [first, second] = await Promise.all([
+      broker.publish(ch, 'x', { idempotencyKey: 'k1' }),
+      other.publish(ch, 'x', { idempotencyKey: 'k1' }),
+    ]);
+    expect(second).toBe(first);
+    expect(await other.publish(ch, 'x', { idempotencyKey: 'k1' })).toBe(first);
+    // The key is per channel.
+    expect(parseEventId(await broker.publish(channel(), 'x', { idempotencyKey: 'k1' }))?.offset).toBe(1);
+    const next = await broker.publish(ch, 'y', { idempotencyKey: 'k2' });
+    expect(parseEventId(next)?.offset).toBe((parseEventId(first)?.offset ?? 0) + 1);
+    await eventually(() => reader.events.length >= 2, 'two events');
+    expect(reader.data).toEqual(['x', 'y']);
+  });
+
+  it('100 local streams of a channel cost one Redis subscription, released when they end', async () => {
+    const broker = pool.make();
+    const ch = channel();
+    const controller = new AbortController();
+    const readers = range(1, 100).map(() => new Collector(broker.stream(ch, { signal: controller.signal })));
+    await eventually(() => broker.subscriberCount(ch) === 100, '100 local streams');
+    await eventually(async () => (await pool.redisSubscriptions(ch)) === 1, 'the SUBSCRIBE');
+    expect(await pool.redisSubscriptions(ch)).toBe(1);
+    // Every stream finished its first read before this publish is counted.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await broker.publish(ch, 'one');
+    await eventually(() => readers.every((r) => r.events.length === 1), 'every stream got the event');
+    expect(await pool.redisSubscriptions(ch)).toBe(1);
+    controller.abort();
+    await Promise.all(readers.map((r) => r.done));
+    expect(broker.subscriberCount(ch)).toBe(0);
+    await eventually(async () => (await pool.redisSubscriptions(ch)) === 0, 'the UNSUBSCRIBE');
+  });
+
+  it('publish rejects with RedisBrokerError when Redis refuses the script', async () => {
+    const broker = pool.make();
+    const ch = channel();
+    await client.command(['SET', `{${pool.prefix}:${ch}}:meta`, 'not a hash']);
+    await expect(broker.publish(ch, 1)).rejects.toBeInstanceOf(RedisBrokerError);
+    await expect(broker.publish(ch, 1)).rejects.toThrow(/publish to "ch-.*" failed: WRONGTYPE/);
+  });
+});
+
+/** The id `back` events before `id` (same epoch). */
+function formatPrevious(id: string, back: number): string {
+  const position = parseEventId(id);
+  if (!position) throw new Error(`not an id: ${id}`);
+  return `${position.epoch}.${position.offset - back}`;
+}
