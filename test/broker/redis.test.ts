@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HistoryGapError, parseEventId } from '../../src/broker/index.js';
 import type { HistoryGap } from '../../src/broker/index.js';
 import { RedisBrokerError } from '../../src/broker/redis/index.js';
-import { findRedis, uniquePrefix } from '../fixtures/redis.js';
+import { findRedis, hasRedisServerBinary, startOwnRedisServer, uniquePrefix } from '../fixtures/redis.js';
 import { BrokerPool, Collector, connectClient, eventually, range } from './redisHarness.js';
 import type { DriverName, TestClient } from './redisHarness.js';
 
@@ -36,7 +36,7 @@ describe.skipIf(redis === null).each(drivers)('Redis broker (%s)', (driver) => {
     // The stream's first read may still be running: publish, then check nothing is missing or doubled.
     const ids: string[] = [];
     for (const n of range(1, 20)) ids.push(await a.publish(ch, { n }));
-    await eventually(() => live.events.length >= 20, '20 live events');
+    await eventually(() => live.events.length >= 20, `20 live events (${JSON.stringify(live.events)} ${String(live.error)})`);
     expect(live.data).toEqual(range(1, 20).map((n) => ({ n })));
     expect(live.events.map(([id]) => id)).toEqual(ids);
     const resumed = new Collector(a.stream(ch, { lastEventId: ids[4], signal: controller.signal }));
@@ -150,12 +150,121 @@ describe.skipIf(redis === null).each(drivers)('Redis broker (%s)', (driver) => {
     await eventually(async () => (await pool.redisSubscriptions(ch)) === 0, 'the UNSUBSCRIBE');
   });
 
+  it('the pub/sub connection killed (CLIENT KILL TYPE pubsub) mid-stream: no event lost, none twice', async () => {
+    const [a, b] = [pool.make(), pool.make()];
+    const ch = channel();
+    const controller = new AbortController();
+    const start = await a.publish(ch, 0);
+    const reader = new Collector(b.stream(ch, { lastEventId: start, signal: controller.signal }));
+    const total = 200;
+    for (const n of range(1, total)) {
+      await a.publish(ch, n);
+      if (n === 60 || n === 140) await client.command(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+      if (n % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await eventually(() => reader.events.length >= total, `${total} events`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(reader.data).toEqual(range(1, total));
+    controller.abort();
+    await reader.done;
+    expect(reader.error).toBeNull();
+  });
+
+  it('a publish storm while streams resubscribe on other nodes: every event once, in order', async () => {
+    const nodes = [pool.make(), pool.make(), pool.make()];
+    const ch = channel();
+    const start = await nodes[0]?.publish(ch, 0);
+    const total = 400;
+    const readers = range(1, 8).map(async (r) => {
+      const got: [string, unknown][] = [];
+      let last = start;
+      for (let round = 0; got.length < total; round += 1) {
+        const node = nodes[(r + round) % nodes.length];
+        if (!node) throw new Error('no node');
+        const quota = 5 + ((r * 7 + round * 13) % 40);
+        let taken = 0;
+        for await (const [id, data] of node.stream(ch, { lastEventId: last })) {
+          got.push([id, data]);
+          last = id;
+          taken += 1;
+          if (taken >= quota || got.length >= total) break;
+        }
+      }
+      return got;
+    });
+    const publisher = (async () => {
+      const ids: string[] = [];
+      for (const n of range(1, total)) {
+        ids.push(await (nodes[n % nodes.length] as (typeof nodes)[number]).publish(ch, n));
+        if (n === 200) await client.command(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+      }
+      return ids;
+    })();
+    const [ids, ...results] = await Promise.all([publisher, ...readers]);
+    for (const got of results) {
+      expect(got.map(([id]) => id)).toEqual(ids);
+      expect(got.map(([, data]) => data)).toEqual(range(1, total));
+    }
+  });
+
   it('publish rejects with RedisBrokerError when Redis refuses the script', async () => {
     const broker = pool.make();
     const ch = channel();
     await client.command(['SET', `{${pool.prefix}:${ch}}:meta`, 'not a hash']);
     await expect(broker.publish(ch, 1)).rejects.toBeInstanceOf(RedisBrokerError);
     await expect(broker.publish(ch, 1)).rejects.toThrow(/publish to "ch-.*" failed: WRONGTYPE/);
+  });
+});
+
+describe.skipIf(redis === null || !hasRedisServerBinary()).each(drivers)('Redis broker (%s) across a Redis restart', (driver) => {
+  it('Redis down: publish rejects clearly, the stream stays open and resumes with a gap once Redis is back empty', async () => {
+    const server = await startOwnRedisServer();
+    const client = await connectClient(driver, `redis://127.0.0.1:${server.port}`);
+    const pool = new BrokerPool(client, uniquePrefix(`restart-${driver}`));
+    try {
+      const broker = pool.make();
+      const ch = `ch-${randomUUID()}`;
+      const gaps: HistoryGap[] = [];
+      const controller = new AbortController();
+      const start = await broker.publish(ch, 0);
+      const reader = new Collector(
+        broker.stream(ch, {
+          lastEventId: start,
+          signal: controller.signal,
+          onGap: (gap) => {
+            gaps.push(gap);
+            return 'reloaded';
+          },
+        }),
+      );
+      await broker.publish(ch, 1);
+      await eventually(() => reader.events.length === 1, 'the first event');
+      await server.stop();
+      await eventually(
+        () => broker.publish(ch, 'lost').then(() => false, (error: unknown) => error instanceof RedisBrokerError),
+        'publish rejects with RedisBrokerError',
+      );
+      await expect(broker.publish(ch, 'lost')).rejects.toThrow(/trpc-lanyard\/broker: .*publish to "ch-/);
+      expect(reader.ended).toBe(false);
+      await server.start();
+      await eventually(() => reader.events.length === 2, 'the gap snapshot after the restart');
+      expect(gaps).toMatchObject([{ reason: 'epoch', lastEventId: reader.events[0]?.[0] }]);
+      expect(reader.events[1]?.[1]).toBe('reloaded');
+      let last = '';
+      await eventually(async () => {
+        last = await broker.publish(ch, 'live').catch(() => '');
+        return last !== '';
+      }, 'publish works again');
+      await eventually(() => reader.events.length === 3, 'live again');
+      expect(reader.events[2]).toEqual([last, 'live']);
+      controller.abort();
+      await reader.done;
+      expect(reader.error).toBeNull();
+    } finally {
+      await pool.closeAll();
+      await client.close();
+      await server.stop();
+    }
   });
 });
 

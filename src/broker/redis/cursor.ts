@@ -42,7 +42,10 @@ export class Cursor implements HubListener {
   #offset: number;
   /** Position of the last item the consumer took, where a re-read starts after a queue overflow. */
   #taken: EventPosition | null;
-  #syncing = false;
+  /** Live events are buffered, not applied, while true: from creation until the first read is merged. */
+  #syncing = true;
+  /** A read loop is running (never two at once). */
+  #running = false;
   #again = false;
   #buffer: LiveEvent[] = [];
   #queue: (CursorItem | undefined)[] = [];
@@ -70,7 +73,7 @@ export class Cursor implements HubListener {
 
   /** Starts the first read; call once the channel's SUBSCRIBE is acknowledged. */
   start(): void {
-    this.#beginSync();
+    if (!this.#running) this.#beginSync();
   }
 
   live(event: LiveEvent): void {
@@ -172,10 +175,16 @@ export class Cursor implements HubListener {
 
   #beginSync(): void {
     this.#syncing = true;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = true;
     this.#again = false;
     void this.#sync(RETRY_MIN_MS);
   }
 
+  /** The read loop: runs until the buffered live events follow the read without a hole (or the cursor stops). */
   async #sync(retryMs: number): Promise<void> {
     for (;;) {
       if (this.#stopped) return;
@@ -184,6 +193,7 @@ export class Cursor implements HubListener {
       try {
         read = await this.#config.read(this.#epoch === null ? -1 : this.#offset);
       } catch {
+        // Redis is down: keep buffering and try again later (the loop stays 'running' meanwhile).
         this.later(() => void this.#sync(Math.min(retryMs * 2, RETRY_MAX_MS)), retryMs);
         return;
       }
@@ -193,6 +203,7 @@ export class Cursor implements HubListener {
       const buffered = this.#buffer;
       this.#buffer = [];
       this.#syncing = false;
+      this.#running = false;
       let missed = -1;
       for (let i = 0; i < buffered.length; i += 1) {
         if (!this.#apply(buffered[i] as LiveEvent)) {
@@ -202,6 +213,7 @@ export class Cursor implements HubListener {
       }
       if (missed < 0) return;
       this.#syncing = true;
+      this.#running = true;
       this.#buffer = buffered.slice(missed);
       retryMs = RETRY_MIN_MS;
     }
