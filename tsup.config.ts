@@ -5,6 +5,7 @@ export default defineConfig({
     index: 'src/protocol/index.ts',
     server: 'src/server/index.ts',
     client: 'src/client/index.ts',
+    broker: 'src/broker/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

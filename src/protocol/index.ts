@@ -2,3 +2,4 @@ export { CloseCode, closeCodeName } from './closeCodes.js';
 export * from './messages.js';
 export { checkClientCall, checkConnectionParams, ProtocolErrorMessage } from './validate.js';
 export type { CheckedCall, CheckedConnectionParams } from './validate.js';
+export { HISTORY_GAP_CODE, HISTORY_GAP_MESSAGE_PREFIX, isHistoryGapError } from './historyGap.js';

@@ -1,0 +1,21 @@
+export type {
+  Broker,
+  BrokerOptions,
+  HistoryGap,
+  HistoryGapReason,
+  PublishOptions,
+  StreamOptions,
+} from './types.js';
+export { brokerDefaults, resolveBrokerOptions } from './types.js';
+export { formatEventId, isValidEpoch, parseEventId } from './eventId.js';
+export type { EventPosition } from './eventId.js';
+export {
+  BROKER_CLOSED_MESSAGE_PREFIX,
+  BrokerClosedError,
+  HistoryGapError,
+  MALFORMED_EVENT_ID_MESSAGE_PREFIX,
+  MalformedEventIdError,
+} from './errors.js';
+export { HISTORY_GAP_CODE, HISTORY_GAP_MESSAGE_PREFIX, isHistoryGapError } from '../protocol/historyGap.js';
+export { createMemoryBroker } from './memory.js';
+export type { MemoryBroker } from './memory.js';

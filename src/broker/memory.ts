@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+import { tracked } from '@trpc/server';
+import type { TrackedEnvelope } from '@trpc/server';
+import { ChannelLog } from './channelLog.js';
+import { BrokerClosedError, HistoryGapError } from './errors.js';
+import { formatEventId } from './eventId.js';
+import { parseLastEventId, resumeGap } from './recovery.js';
+import type { Broker, BrokerOptions, HistoryGapReason, PublishOptions, StreamOptions } from './types.js';
+import { resolveBrokerOptions } from './types.js';
+
+/** The memory broker: a {@link Broker} for one process, plus an introspection helper. */
+export interface MemoryBroker extends Broker {
+  /** Streams currently reading `channel` (for metrics and leak tests). */
+  subscriberCount(channel: string): number;
+}
+
+/** Longest pause between sweeps of idle channels and expired idempotency keys. */
+const MAX_SWEEP_INTERVAL_MS = 60_000;
+
+/**
+ * A broker that keeps each channel's recent history in this process's memory: the embedded
+ * default for one node, tests and `npm start`. Every instance has its own epochs, so ids from
+ * another process (or an earlier one) resume as a history gap, never as silent loss.
+ */
+export function createMemoryBroker(options?: BrokerOptions): MemoryBroker {
+  const opts = resolveBrokerOptions(options);
+  const channels = new Map<string, ChannelLog>();
+  const epochPrefix = randomBytes(6).toString('base64url');
+  let epochCounter = 0;
+  let closed = false;
+
+  const sweep = (): void => {
+    const now = Date.now();
+    for (const [name, log] of channels) {
+      log.evict(now, opts.historyTtlMs);
+      log.pruneIdempotency(now, opts.idempotencyWindowMs);
+      if (log.subscribers === 0 && now - log.lastUsedMs >= opts.metaTtlMs) channels.delete(name);
+    }
+  };
+  const sweeper = setInterval(sweep, Math.min(opts.historyTtlMs, MAX_SWEEP_INTERVAL_MS));
+  sweeper.unref();
+
+  const channelFor = (name: string, now: number): ChannelLog => {
+    checkChannel(name);
+    const existing = channels.get(name);
+    if (existing !== undefined && (existing.subscribers > 0 || now - existing.lastUsedMs < opts.metaTtlMs)) {
+      return existing;
+    }
+    epochCounter += 1;
+    const log = new ChannelLog(`${epochPrefix}${epochCounter.toString(36)}`, opts.historySize, now);
+    channels.set(name, log);
+    return log;
+  };
+
+  async function* stream<TData, TSnapshot>(
+    channel: string,
+    streamOptions: StreamOptions<TSnapshot> = {},
+  ): AsyncGenerator<TrackedEnvelope<TData | TSnapshot>, void, undefined> {
+    const { signal, onGap } = streamOptions;
+    const from = parseLastEventId(streamOptions.lastEventId);
+    if (closed) throw new BrokerClosedError();
+    if (signal?.aborted) return;
+    const log = channelFor(channel, Date.now());
+    log.subscribers += 1;
+    let pending: { readonly cancel: () => void } | undefined;
+    const onAbort = (): void => pending?.cancel();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      let cursor = log.top;
+      const gapAt = (reason: HistoryGapReason, lastEventId: string) => {
+        if (onGap === undefined) throw new HistoryGapError(reason, lastEventId);
+        const top = log.top;
+        const position = formatEventId(log.epoch, top);
+        return { top, position, snapshot: onGap({ channel, reason, lastEventId, position }) };
+      };
+      if (from !== null) {
+        log.evict(Date.now(), opts.historyTtlMs);
+        const reason = resumeGap(log, from, opts.recoveryLimit);
+        if (reason === null) cursor = from.offset;
+        else {
+          const gap = gapAt(reason, streamOptions.lastEventId as string);
+          cursor = gap.top;
+          yield tracked(gap.position, await gap.snapshot);
+        }
+      }
+      for (;;) {
+        if (signal?.aborted) return;
+        if (closed) throw new BrokerClosedError();
+        if (cursor < log.top) {
+          log.evict(Date.now(), opts.historyTtlMs);
+          const entry = log.entryAt(cursor + 1);
+          if (entry === undefined) {
+            // A live subscriber fell behind the retained history.
+            const gap = gapAt('evicted', formatEventId(log.epoch, cursor));
+            cursor = gap.top;
+            yield tracked(gap.position, await gap.snapshot);
+            continue;
+          }
+          cursor = entry.offset;
+          yield entry.envelope as TrackedEnvelope<TData>;
+          continue;
+        }
+        const wait = log.waitForAppend();
+        pending = wait;
+        await wait.promise;
+        pending = undefined;
+      }
+    } finally {
+      pending?.cancel();
+      signal?.removeEventListener('abort', onAbort);
+      log.subscribers -= 1;
+      log.lastUsedMs = Math.max(log.lastUsedMs, Date.now());
+    }
+  }
+
+  return {
+    publish(channel: string, data: unknown, publishOptions?: PublishOptions): Promise<string> {
+      if (closed) return Promise.reject(new BrokerClosedError());
+      try {
+        const now = Date.now();
+        const log = channelFor(channel, now);
+        const key = publishOptions?.idempotencyKey;
+        if (key !== undefined) {
+          const earlier = log.idempotentId(key, now, opts.idempotencyWindowMs);
+          if (earlier !== undefined) return Promise.resolve(earlier);
+        }
+        return Promise.resolve(log.append(data, now, key));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+    stream,
+    close(): Promise<void> {
+      if (closed) return Promise.resolve();
+      closed = true;
+      clearInterval(sweeper);
+      for (const log of channels.values()) log.wakeAll();
+      return Promise.resolve();
+    },
+    subscriberCount(channel: string): number {
+      return channels.get(channel)?.subscribers ?? 0;
+    },
+  };
+}
+
+function checkChannel(channel: string): void {
+  if (typeof channel !== 'string' || channel.length === 0) {
+    throw new TypeError('trpc-lanyard/broker: channel must be a non-empty string');
+  }
+}
