@@ -231,6 +231,24 @@ describe.skipIf(redis === null).each(drivers)('Redis broker (%s)', (driver) => {
     }
   });
 
+  it('a live event is parsed once per node: every local stream yields the same envelope object', async () => {
+    const broker = pool.make();
+    const ch = channel();
+    const start = await broker.publish(ch, 0);
+    const iterators = [1, 2, 3].map(() => broker.stream(ch, { lastEventId: start })[Symbol.asyncIterator]());
+    // Their first reads are done once each stream holds the first event; the next one comes over pub/sub.
+    const first = Promise.all(iterators.map((iterator) => iterator.next()));
+    await broker.publish(ch, { n: 1 });
+    await first;
+    const next = Promise.all(iterators.map((iterator) => iterator.next()));
+    await broker.publish(ch, { n: 2 });
+    const [x, y, z] = (await next).map((result) => result.value as unknown);
+    expect(x).toEqual(y);
+    expect(x).toBe(y);
+    expect(y).toBe(z);
+    await Promise.all(iterators.map((iterator) => iterator.return?.()));
+  });
+
   it('publish rejects with RedisBrokerError when Redis refuses the script', async () => {
     const broker = pool.make();
     const ch = channel();
