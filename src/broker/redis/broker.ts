@@ -1,0 +1,175 @@
+import { randomBytes } from 'node:crypto';
+import { tracked, TRPCError } from '@trpc/server';
+import type { TrackedEnvelope } from '@trpc/server';
+import { BrokerClosedError } from '../errors.js';
+import { formatEventId } from '../eventId.js';
+import { parseLastEventId } from '../recovery.js';
+import type { Broker, BrokerOptions, PublishOptions, StreamOptions } from '../types.js';
+import { resolveBrokerOptions } from '../types.js';
+import { readCatchUp } from './catchUp.js';
+import type { RedisClientLike } from './client.js';
+import { createDriver } from './client.js';
+import { encodePayload } from './codec.js';
+import { Cursor } from './cursor.js';
+import { PubSubHub } from './hub.js';
+import { channelKeys } from './keys.js';
+import { publishScript } from './scripts.js';
+
+/** Options of {@link createRedisBroker}. */
+export interface RedisBrokerOptions extends BrokerOptions {
+  /**
+   * A connected node-redis client (`await createClient({ url }).connect()`, `redis` v5/v6) or an ioredis
+   * instance (v5/v6), standalone or Cluster. It runs the scripts; the broker makes one more connection from it
+   * (`duplicate()`) for pub/sub, and closes only that one.
+   */
+  client: RedisClientLike;
+  /**
+   * Prefix of every key and pub/sub channel the broker uses (several apps can share one Redis).
+   * @default 'lanyard'
+   */
+  prefix?: string;
+}
+
+/** A {@link Broker} on Redis, plus an introspection helper. */
+export interface RedisBroker extends Broker {
+  /** Streams of this node currently reading `channel` (all of them share one Redis subscription). */
+  subscriberCount(channel: string): number;
+}
+
+/** `publish` rejects with this when Redis did not take the event (code SERVICE_UNAVAILABLE, the driver's error as `cause`). */
+export class RedisBrokerError extends TRPCError {
+  override readonly name = 'RedisBrokerError';
+
+  constructor(message: string, cause?: unknown) {
+    super({ code: 'SERVICE_UNAVAILABLE', message: `trpc-lanyard/broker: ${message}`, cause });
+  }
+}
+
+/**
+ * A broker whose channels live in Redis, so any node can resume any client exactly: per channel a meta hash
+ * (epoch, top offset) and a Stream whose entry ids are the offsets, appended and published by one Lua script;
+ * live events reach each node over one pub/sub connection, one SUBSCRIBE per channel however many local streams.
+ */
+export function createRedisBroker(options: RedisBrokerOptions): RedisBroker {
+  const { client, prefix = 'lanyard', ...retention } = options;
+  if (typeof prefix !== 'string' || prefix.length === 0) {
+    throw new TypeError('trpc-lanyard/broker: prefix must be a non-empty string');
+  }
+  const opts = resolveBrokerOptions(retention);
+  const driver = createDriver(client);
+  const hub = new PubSubHub(driver);
+  const cursors = new Set<Cursor>();
+  const epochPrefix = randomBytes(6).toString('base64url');
+  let epochCounter = 0;
+  let closed = false;
+  const newEpoch = (): string => {
+    epochCounter += 1;
+    return `${epochPrefix}${epochCounter.toString(36)}`;
+  };
+
+  async function publish(channel: string, data: unknown, publishOptions?: PublishOptions): Promise<string> {
+    if (closed) throw new BrokerClosedError();
+    checkChannel(channel);
+    const keys = channelKeys(prefix, channel);
+    const payload = encodePayload(data);
+    const key = publishOptions?.idempotencyKey;
+    const scriptKeys = key === undefined ? [keys.meta, keys.stream] : [keys.meta, keys.stream, keys.idempotency(key)];
+    const args = [
+      payload,
+      String(opts.historySize),
+      String(opts.historyTtlMs),
+      String(opts.metaTtlMs),
+      newEpoch(),
+      keys.pubsub,
+      String(opts.idempotencyWindowMs),
+    ];
+    if (!driver.ready()) throw new RedisBrokerError(`Redis is not connected: publish to "${channel}" failed`);
+    let reply: unknown;
+    try {
+      reply = await driver.runScript(publishScript, scriptKeys, args);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new RedisBrokerError(`publish to "${channel}" failed: ${reason}`, error);
+    }
+    const [epoch, offset] = Array.isArray(reply) ? (reply as unknown[]) : [];
+    if (typeof epoch !== 'string' || !Number.isSafeInteger(Number(offset))) {
+      throw new RedisBrokerError(`publish to "${channel}" got an unexpected reply`);
+    }
+    return formatEventId(epoch, Number(offset));
+  }
+
+  async function* stream<TData, TSnapshot>(
+    channel: string,
+    streamOptions: StreamOptions<TSnapshot> = {},
+  ): AsyncGenerator<TrackedEnvelope<TData | TSnapshot>, void, undefined> {
+    const { signal, onGap } = streamOptions;
+    const from = parseLastEventId(streamOptions.lastEventId);
+    if (closed) throw new BrokerClosedError();
+    checkChannel(channel);
+    if (signal?.aborted) return;
+    const keys = channelKeys(prefix, channel);
+    const cursor = new Cursor(
+      {
+        channel,
+        read: (since) => readCatchUp(driver, keys, since, opts.recoveryLimit, newEpoch(), opts.metaTtlMs),
+        recoveryLimit: opts.recoveryLimit,
+        maxQueued: opts.historySize,
+        hasGapHook: onGap !== undefined,
+      },
+      from,
+    );
+    const onAbort = (): void => cursor.stop();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    cursors.add(cursor);
+    try {
+      subscribeThenRead(hub, keys.pubsub, cursor);
+      for (;;) {
+        const item = await cursor.next();
+        if (item === null) {
+          if (closed && !signal?.aborted) throw new BrokerClosedError();
+          return;
+        }
+        if (item.kind === 'event') yield item.envelope as TrackedEnvelope<TData>;
+        else if (item.kind === 'gap') {
+          const snapshot = await (onGap as NonNullable<typeof onGap>)(item.gap);
+          yield tracked(item.gap.position, snapshot);
+        } else throw item.error;
+      }
+    } finally {
+      cursor.stop();
+      cursors.delete(cursor);
+      hub.remove(keys.pubsub, cursor);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  return {
+    publish,
+    stream,
+    close(): Promise<void> {
+      if (closed) return Promise.resolve();
+      closed = true;
+      for (const cursor of cursors) cursor.fail(new BrokerClosedError());
+      hub.close();
+      return Promise.resolve();
+    },
+    subscriberCount: (channel) => hub.listenerCount(channelKeys(prefix, channel).pubsub),
+  };
+}
+
+/** Subscribes the cursor to the channel's live events, then starts its first read; retries a failed SUBSCRIBE. */
+function subscribeThenRead(hub: PubSubHub, pubsub: string, cursor: Cursor, retryMs = 50): void {
+  hub.add(pubsub, cursor).then(
+    () => cursor.start(),
+    () => {
+      hub.remove(pubsub, cursor);
+      cursor.later(() => subscribeThenRead(hub, pubsub, cursor, Math.min(retryMs * 2, 2_000)), retryMs);
+    },
+  );
+}
+
+function checkChannel(channel: string): void {
+  if (typeof channel !== 'string' || channel.length === 0) {
+    throw new TypeError('trpc-lanyard/broker: channel must be a non-empty string');
+  }
+}

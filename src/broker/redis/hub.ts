@@ -1,0 +1,139 @@
+import { tracked } from '@trpc/server';
+import type { TrackedEnvelope } from '@trpc/server';
+import { formatEventId } from '../eventId.js';
+import type { PubSubConnection, RedisDriver } from './client.js';
+import { decodePayload } from './codec.js';
+
+/**
+ * One live event as it came over pub/sub, shared by every local subscriber of its channel: its id is
+ * formatted and its payload parsed at most once per node, on first use.
+ */
+export class LiveEvent {
+  readonly epoch: string;
+  readonly offset: number;
+  readonly #payload: string;
+  #id: string | undefined;
+  #decoded: { readonly value: unknown } | undefined;
+  #envelope: TrackedEnvelope<unknown> | undefined;
+
+  constructor(epoch: string, offset: number, payload: string) {
+    this.epoch = epoch;
+    this.offset = offset;
+    this.#payload = payload;
+  }
+
+  get id(): string {
+    this.#id ??= formatEventId(this.epoch, this.offset);
+    return this.#id;
+  }
+
+  /** The published data; parsed once, then the same value for every subscriber (don't mutate it). */
+  get data(): unknown {
+    this.#decoded ??= { value: decodePayload(this.#payload) };
+    return this.#decoded.value;
+  }
+
+  /** `tracked(id, data)`, made once and yielded by every local stream. */
+  get envelope(): TrackedEnvelope<unknown> {
+    this.#envelope ??= tracked(this.id, this.data);
+    return this.#envelope;
+  }
+}
+
+/** A local subscriber of one channel. */
+export interface HubListener {
+  live(event: LiveEvent): void;
+  /** The pub/sub connection dropped and came back: live messages may have been missed, re-read the range. */
+  resync(): void;
+}
+
+interface Channel {
+  readonly listeners: Set<HubListener>;
+  /** Settles when Redis acknowledged the SUBSCRIBE. */
+  readonly subscribed: Promise<void>;
+}
+
+/** Parses `epoch:offset:payload` (the publish script's PUBLISH body); null when it is not one. */
+export function parseLiveMessage(message: string): LiveEvent | null {
+  const first = message.indexOf(':');
+  const second = first < 0 ? -1 : message.indexOf(':', first + 1);
+  if (second < 0) return null;
+  const offset = Number(message.slice(first + 1, second));
+  if (!Number.isSafeInteger(offset) || offset < 1) return null;
+  return new LiveEvent(message.slice(0, first), offset, message.slice(second + 1));
+}
+
+/**
+ * The node's one Redis pub/sub connection, reference-counted per channel: N local subscribers of a channel
+ * cost one SUBSCRIBE, and each message is parsed once and handed to all of them. SUBSCRIBE/UNSUBSCRIBE of a
+ * channel are issued in order (one chain per channel), so a quick unsubscribe/subscribe never ends unsubscribed.
+ */
+export class PubSubHub {
+  readonly #channels = new Map<string, Channel>();
+  readonly #chains = new Map<string, Promise<void>>();
+  readonly #connection: PubSubConnection;
+  #closed = false;
+
+  constructor(driver: RedisDriver) {
+    this.#connection = driver.createSubscriber({
+      message: (channel, message) => this.#dispatch(channel, message),
+      resubscribed: () => {
+        for (const entry of this.#channels.values()) for (const listener of [...entry.listeners]) listener.resync();
+      },
+    });
+  }
+
+  /** Adds a local subscriber; resolves once the channel's SUBSCRIBE is acknowledged (messages are then flowing). */
+  add(channel: string, listener: HubListener): Promise<void> {
+    let entry = this.#channels.get(channel);
+    if (!entry) {
+      const subscribed = this.#enqueue(channel, () => this.#connection.subscribe(channel));
+      entry = { listeners: new Set(), subscribed };
+      this.#channels.set(channel, entry);
+      const created = entry;
+      // A failed SUBSCRIBE forgets the channel, so the next add tries again.
+      subscribed.catch(() => {
+        if (this.#channels.get(channel) === created) this.#channels.delete(channel);
+      });
+    }
+    entry.listeners.add(listener);
+    return entry.subscribed;
+  }
+
+  remove(channel: string, listener: HubListener): void {
+    const entry = this.#channels.get(channel);
+    if (!entry?.listeners.delete(listener) || entry.listeners.size > 0) return;
+    this.#channels.delete(channel);
+    if (!this.#closed) this.#enqueue(channel, () => this.#connection.unsubscribe(channel)).catch(() => {});
+  }
+
+  /** Local subscribers of a channel (for tests and metrics). */
+  listenerCount(channel: string): number {
+    return this.#channels.get(channel)?.listeners.size ?? 0;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#channels.clear();
+    this.#connection.close();
+  }
+
+  #enqueue(channel: string, op: () => Promise<void>): Promise<void> {
+    const previous = this.#chains.get(channel) ?? Promise.resolve();
+    const next = previous.catch(() => {}).then(op);
+    const tail = next.catch(() => {});
+    this.#chains.set(channel, tail);
+    void tail.then(() => {
+      if (this.#chains.get(channel) === tail) this.#chains.delete(channel);
+    });
+    return next;
+  }
+
+  #dispatch(channel: string, message: string): void {
+    const entry = this.#channels.get(channel);
+    if (!entry) return;
+    const event = parseLiveMessage(message);
+    if (!event) return;
+    for (const listener of entry.listeners) listener.live(event);
+  }
+}

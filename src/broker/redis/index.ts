@@ -1,0 +1,11 @@
+export { createRedisBroker, RedisBrokerError } from './broker.js';
+export type { RedisBroker, RedisBrokerOptions } from './broker.js';
+export type {
+  IoRedisClientLike,
+  IoRedisSubscriberLike,
+  NodeRedisClientLike,
+  NodeRedisClusterLike,
+  NodeRedisClusterSubscriberLike,
+  NodeRedisSubscriberLike,
+  RedisClientLike,
+} from './client.js';

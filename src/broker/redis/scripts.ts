@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+
+/** A Lua script with its SHA1, run with EVALSHA and, on NOSCRIPT, EVAL (which caches it again). */
+export interface LuaScript {
+  readonly source: string;
+  readonly sha: string;
+}
+
+function lua(source: string): LuaScript {
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+/**
+ * Appends one event to a channel, atomically:
+ * KEYS: meta hash, stream[, idempotency key]
+ * ARGV: payload, historySize, historyTtlMs, metaTtlMs, newEpoch, pubsubChannel[, idempotencyTtlMs]
+ * Returns { epoch, offset }. A missing meta means the channel is new or its data was lost: a new epoch
+ * starts at offset 1 and the stale stream (if any) goes. The stream entry id IS the offset (`<offset>-0`),
+ * so offsets are contiguous and a catch-up is one XRANGE. The PUBLISH carries `epoch:offset:payload`.
+ * With an idempotency key already set, nothing is appended and the first publish's epoch/offset come back.
+ */
+export const publishScript = lua(`
+local meta, stream = KEYS[1], KEYS[2]
+if KEYS[3] then
+  local prev = redis.call('GET', KEYS[3])
+  if prev then
+    local sep = string.find(prev, ':', 1, true)
+    return { string.sub(prev, 1, sep - 1), tonumber(string.sub(prev, sep + 1)) }
+  end
+end
+local epoch = redis.call('HGET', meta, 'e')
+if not epoch then
+  epoch = ARGV[5]
+  redis.call('DEL', stream)
+  redis.call('HSET', meta, 'e', epoch, 's', 0)
+end
+local offset = redis.call('HINCRBY', meta, 's', 1)
+redis.call('XADD', stream, 'MAXLEN', ARGV[2], offset .. '-0', 'd', ARGV[1])
+redis.call('PEXPIRE', stream, ARGV[3])
+redis.call('PEXPIRE', meta, ARGV[4])
+redis.call('PUBLISH', ARGV[6], epoch .. ':' .. offset .. ':' .. ARGV[1])
+if KEYS[3] then
+  redis.call('SET', KEYS[3], epoch .. ':' .. offset, 'PX', ARGV[7])
+end
+return { epoch, offset }
+`);
+
+/**
+ * Reads a channel's position and, when asked, the events after an offset, in one step:
+ * KEYS: meta hash, stream
+ * ARGV: sinceOffset (-1: position only), recoveryLimit, newEpoch, metaTtlMs
+ * Returns { epoch, top, entries }. entries are XRANGE rows `[id, [field, value]]` after sinceOffset: empty when
+ * nothing was asked or nothing is missing, only the oldest retained one when more than recoveryLimit are missing
+ * (enough to tell 'evicted' from 'recovery-limit'; the caller then signals a gap: no partial replay). A missing meta is created with a new epoch at offset 0, so a subscriber of an empty channel holds
+ * the epoch its first event will carry.
+ */
+export const catchUpScript = lua(`
+local meta, stream = KEYS[1], KEYS[2]
+local epoch = redis.call('HGET', meta, 'e')
+if not epoch then
+  epoch = ARGV[3]
+  redis.call('DEL', stream)
+  redis.call('HSET', meta, 'e', epoch, 's', 0)
+  redis.call('PEXPIRE', meta, ARGV[4])
+end
+local top = tonumber(redis.call('HGET', meta, 's') or '0')
+local since = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+if since < 0 or top <= since then
+  return { epoch, top, {} }
+end
+local count = limit
+if top - since > limit then
+  count = 1
+end
+return { epoch, top, redis.call('XRANGE', stream, (since + 1) .. '-0', '+', 'COUNT', count) }
+`);
