@@ -6,11 +6,10 @@
  * `@trpc/client`.
  */
 import { randomUUID } from 'node:crypto';
-import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisBroker } from '../../src/broker/redis/index.js';
+import { isHistoryGapError } from '../../src/broker/index.js';
 import type { RedisBroker } from '../../src/broker/redis/index.js';
-import { firstAlive, killAllNodes, makeClusterClient, startNode } from '../fixtures/cluster.js';
+import { firstAlive, killAllNodes, makeClusterClient, startNode, startPublisher } from '../fixtures/cluster.js';
 import type { ClusterNode } from '../fixtures/cluster.js';
 import type { ClientKind } from '../fixtures/clients.js';
 import { findRedis, uniquePrefix } from '../fixtures/redis.js';
@@ -37,14 +36,7 @@ describe.skipIf(redis === null)('node loss on a real Redis', () => {
   let closePublisher: () => Promise<void>;
 
   beforeAll(async () => {
-    const client = createClient({ url: redis?.url ?? '' });
-    client.on('error', () => {});
-    await client.connect();
-    publisher = createRedisBroker({ client, prefix });
-    closePublisher = async () => {
-      await publisher.close();
-      client.destroy();
-    };
+    ({ broker: publisher, close: closePublisher } = await startPublisher(redis?.url ?? '', prefix));
   });
   afterAll(async () => closePublisher());
 
@@ -77,7 +69,8 @@ describe.skipIf(redis === null)('node loss on a real Redis', () => {
         }
         await sleep(PUBLISH_INTERVAL_MS);
       }
-      await eventually(() => received.length >= N || errors.length > 0, `all ${N} events (got ${received.length})`, 20_000);
+      // Wait for the last event (or an error), then compare: a lost event fails with a diff, not a timeout.
+      await eventually(() => received.includes(N) || errors.length > 0, `event ${N} (got ${received.length} events)`, 20_000);
       await sleep(100); // a duplicate would arrive now
       expect(errors).toEqual([]);
       expect(received).toEqual(range(1, N));
@@ -91,4 +84,42 @@ describe.skipIf(redis === null)('node loss on a real Redis', () => {
     },
     60_000,
   );
+
+  it('without a shared store (a memory broker per node) the same failover ends in an explicit history gap, not a silent hole', async () => {
+    const memoryEnv = { ...env, NODE_BROKER: 'memory' };
+    const nodes: ClusterNode[] = await Promise.all([startNode(memoryEnv), startNode(memoryEnv)]);
+    const [a, b] = nodes as [ClusterNode, ClusterNode];
+    // Each node has its own history, so the publisher appends every event on every live node.
+    const publishers = nodes.map((node) => ({ node, client: makeClusterClient('lanyard', () => node.url) }));
+    for (const { client } of publishers) cleanups.push(() => client.close());
+    const room = `room-${randomUUID()}`;
+    const publishEverywhere = async (n: number) => {
+      const ids = await Promise.all(publishers.filter(({ node }) => node.alive).map(({ client }) => client.trpc.publish.mutate({ room, data: n })));
+      return ids[0] ?? '';
+    };
+    const client = makeClusterClient('lanyard', firstAlive(nodes));
+    cleanups.push(() => client.close());
+    const start = await publishEverywhere(0);
+    const received: number[] = [];
+    const errors: unknown[] = [];
+    const subscription = client.trpc.room.subscribe(
+      { room, lastEventId: start },
+      { onData: (event) => received.push(event.data), onError: (error) => errors.push(error) },
+    );
+    cleanups.push(() => subscription.unsubscribe());
+    await eventually(() => a.streams().length === 1, 'the client streams from node A');
+    for (const n of range(1, KILL_AT)) {
+      await publishEverywhere(n);
+      await sleep(PUBLISH_INTERVAL_MS);
+    }
+    await eventually(() => received.length >= KILL_AT / 2, `event ${KILL_AT / 2} on node A`);
+    await a.kill();
+    for (const n of range(KILL_AT + 1, N)) await publishEverywhere(n);
+    await eventually(() => errors.length > 0, 'the history gap', 20_000);
+    expect(b.streams()).toHaveLength(1); // it did resume on B, from A's id
+    expect(errors).toHaveLength(1);
+    expect(isHistoryGapError(errors[0])).toBe(true);
+    expect(received.length).toBeLessThan(N);
+    expect(received).toEqual(range(1, received.length)); // what it got is an exact prefix: no hole inside
+  }, 60_000);
 });
