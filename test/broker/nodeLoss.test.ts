@@ -58,13 +58,11 @@ describe.skipIf(redis === null)('node loss on a real Redis', () => {
       cleanups.push(() => subscription.unsubscribe());
       await eventually(() => a.streams().length === 1, 'the client streams from node A');
 
-      let receivedAtKill = -1;
       for (const n of range(1, N)) {
         await publisher.publish(room, n);
         if (n === KILL_AT) {
           // Mid-stream: the client has some events, later ones are in flight or not yet published.
           await eventually(() => received.length >= KILL_AT / 2, `event ${KILL_AT / 2} on node A`);
-          receivedAtKill = received.length;
           await a.kill();
         }
         await sleep(PUBLISH_INTERVAL_MS);
@@ -75,7 +73,6 @@ describe.skipIf(redis === null)('node loss on a real Redis', () => {
       expect(errors).toEqual([]);
       expect(received).toEqual(range(1, N));
       // It really failed over mid-stream, and node B resumed it from an event id rather than from scratch.
-      expect(receivedAtKill).toBeLessThan(N);
       expect(a.streams()).toHaveLength(1);
       const resumedOnB = b.streams();
       expect(resumedOnB).toHaveLength(1);
