@@ -23,7 +23,7 @@ export function Actions({ role, node }: { role: Role; node: string | null }) {
       {node !== null && (
         <div className="action">
           <button data-testid="btn-kill-node" className="danger" disabled={kill.isPending} onClick={() => kill.mutate()}>
-            Kill node {node}
+            Kill this node ({node})
           </button>
           <p>Node {node} exits at once, as a crash would: no close frame, nothing saved. The client reconnects to the other node and both rooms resume there from Redis: nothing missed, nothing twice. The launcher restarts the killed node a few seconds later.</p>
         </div>
