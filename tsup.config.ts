@@ -12,5 +12,5 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
-  external: ['@trpc/server', '@trpc/client', 'ws'],
+  external: ['@trpc/server', '@trpc/client', 'ws', 'redis', 'ioredis'],
 });

@@ -19,3 +19,13 @@ export {
 export { HISTORY_GAP_CODE, HISTORY_GAP_MESSAGE_PREFIX, isHistoryGapError } from '../protocol/historyGap.js';
 export { createMemoryBroker } from './memory.js';
 export type { MemoryBroker } from './memory.js';
+export { createRedisBroker, RedisBrokerError } from './redis/index.js';
+export type {
+  IoRedisClientLike,
+  IoRedisSubscriberLike,
+  NodeRedisClientLike,
+  NodeRedisSubscriberLike,
+  RedisBroker,
+  RedisBrokerOptions,
+  RedisClientLike,
+} from './redis/index.js';

@@ -1,14 +1,37 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HistoryGapError, parseEventId } from '../../src/broker/index.js';
 import type { HistoryGap } from '../../src/broker/index.js';
 import { RedisBrokerError } from '../../src/broker/redis/index.js';
+import type { RedisBroker } from '../../src/broker/redis/index.js';
 import { findRedis, hasRedisServerBinary, startOwnRedisServer, uniquePrefix } from '../fixtures/redis.js';
+import { describeBrokerContract } from './contract.js';
 import { BrokerPool, Collector, connectClient, eventually, range } from './redisHarness.js';
 import type { DriverName, TestClient } from './redisHarness.js';
 
 const redis = await findRedis();
 const drivers: DriverName[] = ['node-redis', 'ioredis'];
+
+// The contract every backend meets, once per driver; the brokers of one pool share a prefix (nodes of one cluster).
+for (const driver of drivers) {
+  describe.skipIf(redis === null)(`Redis contract (${driver})`, () => {
+    let pool: BrokerPool | undefined;
+    const getPool = async (): Promise<BrokerPool> => {
+      pool ??= new BrokerPool(await connectClient(driver, redis?.url ?? ''), uniquePrefix(`contract-${driver}`));
+      return pool;
+    };
+    afterAll(async () => {
+      await pool?.closeAll();
+      await pool?.client.close();
+    });
+    describeBrokerContract(driver, async (options) => (await getPool()).make(options), {
+      sharedStore: true,
+      loseChannelData: async (channel) => (await getPool()).loseChannelData(channel),
+      subscriberCount: (broker, channel) => (broker as RedisBroker).subscriberCount(channel),
+    });
+  });
+}
 
 describe.skipIf(redis === null).each(drivers)('Redis broker (%s)', (driver) => {
   let client: TestClient;
@@ -135,6 +158,7 @@ describe.skipIf(redis === null).each(drivers)('Redis broker (%s)', (driver) => {
     const broker = pool.make();
     const ch = channel();
     const controller = new AbortController();
+    setMaxListeners(100, controller.signal);
     const readers = range(1, 100).map(() => new Collector(broker.stream(ch, { signal: controller.signal })));
     await eventually(() => broker.subscriberCount(ch) === 100, '100 local streams');
     await eventually(async () => (await pool.redisSubscriptions(ch)) === 1, 'the SUBSCRIBE');
@@ -205,6 +229,24 @@ describe.skipIf(redis === null).each(drivers)('Redis broker (%s)', (driver) => {
       expect(got.map(([id]) => id)).toEqual(ids);
       expect(got.map(([, data]) => data)).toEqual(range(1, total));
     }
+  });
+
+  it('a live event is parsed once per node: every local stream yields the same envelope object', async () => {
+    const broker = pool.make();
+    const ch = channel();
+    const start = await broker.publish(ch, 0);
+    const iterators = [1, 2, 3].map(() => broker.stream(ch, { lastEventId: start })[Symbol.asyncIterator]());
+    // Their first reads are done once each stream holds the first event; the next one comes over pub/sub.
+    const first = Promise.all(iterators.map((iterator) => iterator.next()));
+    await broker.publish(ch, { n: 1 });
+    await first;
+    const next = Promise.all(iterators.map((iterator) => iterator.next()));
+    await broker.publish(ch, { n: 2 });
+    const [x, y, z] = (await next).map((result) => result.value as unknown);
+    expect(x).toEqual(y);
+    expect(x).toBe(y);
+    expect(y).toBe(z);
+    await Promise.all(iterators.map((iterator) => iterator.return?.()));
   });
 
   it('publish rejects with RedisBrokerError when Redis refuses the script', async () => {

@@ -129,7 +129,7 @@ export function createRedisBroker(options: RedisBrokerOptions): RedisBroker {
           if (closed && !signal?.aborted) throw new BrokerClosedError();
           return;
         }
-        if (item.kind === 'event') yield tracked(item.id, item.data as TData);
+        if (item.kind === 'event') yield item.envelope as TrackedEnvelope<TData>;
         else if (item.kind === 'gap') {
           const snapshot = await (onGap as NonNullable<typeof onGap>)(item.gap);
           yield tracked(item.gap.position, snapshot);

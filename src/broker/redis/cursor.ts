@@ -1,3 +1,5 @@
+import { tracked } from '@trpc/server';
+import type { TrackedEnvelope } from '@trpc/server';
 import { formatEventId } from '../eventId.js';
 import type { EventPosition } from '../eventId.js';
 import { HistoryGapError } from '../errors.js';
@@ -9,7 +11,7 @@ import type { CatchUp } from './catchUp.js';
 
 /** What a stream hands its consumer next. */
 export type CursorItem =
-  | { readonly kind: 'event'; readonly id: string; readonly data: unknown; readonly epoch: string; readonly offset: number }
+  | { readonly kind: 'event'; readonly envelope: TrackedEnvelope<unknown>; readonly epoch: string; readonly offset: number }
   | { readonly kind: 'gap'; readonly gap: HistoryGap; readonly epoch: string; readonly offset: number }
   | { readonly kind: 'fail'; readonly error: unknown };
 
@@ -155,7 +157,7 @@ export class Cursor implements HubListener {
       if (event.offset === this.#offset + 1) {
         if (this.#queue.length - this.#head >= this.#config.maxQueued) return this.#overflow();
         this.#offset = event.offset;
-        this.#push({ kind: 'event', id: event.id, data: event.data, epoch: event.epoch, offset: event.offset });
+        this.#push({ kind: 'event', envelope: event.envelope, epoch: event.epoch, offset: event.offset });
         return true;
       }
     }
@@ -233,8 +235,8 @@ export class Cursor implements HubListener {
     if (reason !== null) return this.#gap(reason, from, read);
     for (const entry of read.entries) {
       this.#offset = entry.offset;
-      const id = formatEventId(read.epoch, entry.offset);
-      this.#push({ kind: 'event', id, data: decodePayload(entry.payload), epoch: read.epoch, offset: entry.offset });
+      const envelope = tracked(formatEventId(read.epoch, entry.offset), decodePayload(entry.payload));
+      this.#push({ kind: 'event', envelope, epoch: read.epoch, offset: entry.offset });
     }
     return true;
   }

@@ -1,3 +1,5 @@
+import { tracked } from '@trpc/server';
+import type { TrackedEnvelope } from '@trpc/server';
 import { formatEventId } from '../eventId.js';
 import type { PubSubConnection, RedisDriver } from './client.js';
 import { decodePayload } from './codec.js';
@@ -12,6 +14,7 @@ export class LiveEvent {
   readonly #payload: string;
   #id: string | undefined;
   #decoded: { readonly value: unknown } | undefined;
+  #envelope: TrackedEnvelope<unknown> | undefined;
 
   constructor(epoch: string, offset: number, payload: string) {
     this.epoch = epoch;
@@ -28,6 +31,12 @@ export class LiveEvent {
   get data(): unknown {
     this.#decoded ??= { value: decodePayload(this.#payload) };
     return this.#decoded.value;
+  }
+
+  /** `tracked(id, data)`, made once and yielded by every local stream. */
+  get envelope(): TrackedEnvelope<unknown> {
+    this.#envelope ??= tracked(this.id, this.data);
+    return this.#envelope;
   }
 }
 
