@@ -5,8 +5,7 @@
  * DEMO_WEB_DIR (and the demo's own, see server/config.ts).
  */
 import { createClient } from 'redis';
-// The Redis backend, from the sources until trpc-lanyard/broker exports it.
-import { createRedisBroker } from '../../src/broker/redis/index.js';
+import { createRedisBroker } from 'trpc-lanyard/broker';
 import { defaultOutDir } from './build.js';
 import { startDemoServer } from './server/app.js';
 import { optionsFromEnv } from './server/config.js';
