@@ -152,3 +152,24 @@ describe.skipIf(redis === null || (chromiumPath === null && !inCI))('the cluster
     expect(pageErrors).toEqual([]);
   }, 90_000);
 });
+
+describe('npm run start:cluster without Redis', () => {
+  it('says in one line how to start Redis, starts no node, and exits with 1', async () => {
+    const closedPort = await freePort(); // nothing listens there
+    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@trpc-lanyard/source', 'examples/demo/cluster.ts'], {
+      cwd: process.cwd(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, REDIS_URL: `redis://127.0.0.1:${closedPort}`, CLUSTER_PORTS: `${await freePort()},${await freePort()}` },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr.trim().split('\n')).toEqual([
+      `trpc-lanyard cluster demo: no Redis answers at redis://127.0.0.1:${closedPort}. Start one with \`redis-server\` (or \`docker run --rm -p 6379:6379 redis\`), or set REDIS_URL.`,
+    ]);
+  }, 60_000);
+});
