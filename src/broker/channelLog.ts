@@ -19,6 +19,8 @@ export class ChannelLog {
   top = 0;
   /** Offset of the oldest retained event (`top + 1` when none is retained). */
   first = 1;
+  /** Set when the broker forgot this channel; its readers move to the channel's next log. */
+  retired = false;
   /** Streams currently reading this channel. */
   subscribers = 0;
   lastUsedMs: number;

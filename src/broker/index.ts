@@ -24,6 +24,8 @@ export type {
   IoRedisClientLike,
   IoRedisSubscriberLike,
   NodeRedisClientLike,
+  NodeRedisClusterLike,
+  NodeRedisClusterSubscriberLike,
   NodeRedisSubscriberLike,
   RedisBroker,
   RedisBrokerOptions,

@@ -12,6 +12,14 @@ import { resolveBrokerOptions } from './types.js';
 export interface MemoryBroker extends Broker {
   /** Streams currently reading `channel` (for metrics and leak tests). */
   subscriberCount(channel: string): number;
+  /**
+   * Drops `channel`'s history, meta and idempotency keys, as a store losing them would: its
+   * readers get an `epoch` history gap (or their `onGap` snapshot) at once, and its next event
+   * starts a new epoch. For resetting a channel, and for tests of the gap path.
+   */
+  forget(channel: string): void;
+  /** Channels this broker holds (history, meta or readers): bounded by use, for metrics and leak tests. */
+  channelCount(): number;
 }
 
 /** Longest pause between sweeps of idle channels and expired idempotency keys. */
@@ -34,7 +42,7 @@ export function createMemoryBroker(options?: BrokerOptions): MemoryBroker {
     for (const [name, log] of channels) {
       log.evict(now, opts.historyTtlMs);
       log.pruneIdempotency(now, opts.idempotencyWindowMs);
-      if (log.subscribers === 0 && now - log.lastUsedMs >= opts.metaTtlMs) channels.delete(name);
+      if (log.subscribers === 0 && (log.top === 0 || now - log.lastUsedMs >= opts.metaTtlMs)) channels.delete(name);
     }
   };
   const sweeper = setInterval(sweep, Math.min(opts.historyTtlMs, MAX_SWEEP_INTERVAL_MS));
@@ -60,7 +68,7 @@ export function createMemoryBroker(options?: BrokerOptions): MemoryBroker {
     const from = parseLastEventId(streamOptions.lastEventId);
     if (closed) throw new BrokerClosedError();
     if (signal?.aborted) return;
-    const log = channelFor(channel, Date.now());
+    let log = channelFor(channel, Date.now());
     log.subscribers += 1;
     let pending: { readonly cancel: () => void } | undefined;
     const onAbort = (): void => pending?.cancel();
@@ -86,8 +94,20 @@ export function createMemoryBroker(options?: BrokerOptions): MemoryBroker {
       for (;;) {
         if (signal?.aborted) return;
         if (closed) throw new BrokerClosedError();
+        if (log.retired) {
+          // The channel was forgotten under this reader: its history is gone, a new epoch starts.
+          const lost = formatEventId(log.epoch, cursor);
+          log.subscribers -= 1;
+          log = channelFor(channel, Date.now());
+          log.subscribers += 1;
+          const gap = gapAt('epoch', lost);
+          cursor = gap.top;
+          yield tracked(gap.position, await gap.snapshot);
+          continue;
+        }
         if (cursor < log.top) {
-          log.evict(Date.now(), opts.historyTtlMs);
+          // No TTL check per event: an event still in the ring may be delivered a little past its
+          // TTL (the window is a floor); one overwritten by newer ones is the gap below.
           const entry = log.entryAt(cursor + 1);
           if (entry === undefined) {
             // A live subscriber fell behind the retained history.
@@ -110,6 +130,9 @@ export function createMemoryBroker(options?: BrokerOptions): MemoryBroker {
       signal?.removeEventListener('abort', onAbort);
       log.subscribers -= 1;
       log.lastUsedMs = Math.max(log.lastUsedMs, Date.now());
+      // A channel nobody published to holds nothing worth keeping: forget it with its last reader,
+      // so subscribing to many names leaves no trace (its next use starts a new epoch: a gap at worst).
+      if (log.subscribers === 0 && log.top === 0 && channels.get(channel) === log) channels.delete(channel);
     }
   }
 
@@ -136,6 +159,16 @@ export function createMemoryBroker(options?: BrokerOptions): MemoryBroker {
       clearInterval(sweeper);
       for (const log of channels.values()) log.wakeAll();
       return Promise.resolve();
+    },
+    forget(channel: string): void {
+      const log = channels.get(channel);
+      if (log === undefined) return;
+      channels.delete(channel);
+      log.retired = true;
+      log.wakeAll();
+    },
+    channelCount(): number {
+      return channels.size;
     },
     subscriberCount(channel: string): number {
       return channels.get(channel)?.subscribers ?? 0;

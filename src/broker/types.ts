@@ -127,9 +127,8 @@ export const brokerDefaults = {
 export function resolveBrokerOptions(options: BrokerOptions = {}): Required<BrokerOptions> {
   const resolved = { ...brokerDefaults, ...stripUndefined(options) };
   for (const [name, value] of Object.entries(resolved)) {
-    const min = name === 'historySize' || name === 'recoveryLimit' || name.endsWith('Ms') ? 1 : 0;
-    if (!Number.isSafeInteger(value) || value < min) {
-      throw new RangeError(`trpc-lanyard/broker: ${name} must be an integer >= ${min}, got ${String(value)}`);
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new RangeError(`trpc-lanyard/broker: ${name} must be a positive integer, got ${String(value)}`);
     }
   }
   if (resolved.metaTtlMs < resolved.historyTtlMs) {

@@ -13,8 +13,8 @@ import {
 
 /** Abilities a backend's test file lends the suite; a missing one skips its tests. */
 export interface BrokerContractHooks {
-  /** Makes the store lose `channel`'s history and meta (Redis: delete its keys). */
-  loseChannelData?: (channel: string) => Promise<void>;
+  /** Makes the store lose `channel`'s history and meta (Redis: delete its keys; memory: `forget`). */
+  loseChannelData?: (broker: Broker, channel: string) => Promise<void>;
   /** Streams currently reading `channel` on `broker` (checks that abort leaks nothing). */
   subscriberCount?: (broker: Broker, channel: string) => number;
   /**
@@ -343,10 +343,41 @@ export function describeBrokerContract(name: string, makeBroker: MakeBroker, hoo
       const broker = await open();
       const ch = channel();
       const ids = await publishAll(broker, ch, range(1, 3));
-      await hooks.loseChannelData?.(ch);
+      await hooks.loseChannelData?.(broker, ch);
       await expectGap(broker.stream(ch, { lastEventId: ids[1] }), 'epoch');
       const fresh = await broker.publish(ch, 4);
       expect(parseEventId(fresh)?.epoch).not.toBe(parseEventId(ids[0] ?? '')?.epoch);
+    });
+
+    it.runIf(hooks.loseChannelData !== undefined)('a live stream whose store lost the channel gets an epoch gap at the next event, never a silent restart', async () => {
+      const broker = await open();
+      const ch = channel();
+      const [start] = await publishAll(broker, ch, [0]);
+      const plain = new Reader(broker.stream(ch, { lastEventId: start }));
+      const recovering = new Reader(broker.stream<number, string>(ch, { lastEventId: start, onGap: (gap) => `snapshot:${gap.reason}` }));
+      const [plainFirst, recoveringFirst] = [plain.take(1), recovering.take(1)];
+      await broker.publish(ch, 1);
+      expect(data(await plainFirst)).toEqual([1]);
+      expect(data(await recoveringFirst)).toEqual([1]);
+      await hooks.loseChannelData?.(broker, ch);
+      const plainNext = plain.next().then(() => null, (caught: unknown) => caught);
+      const recoveringNext = recovering.take(2);
+      await broker.publish(ch, 2);
+      const error = await plainNext;
+      expect(error).toBeInstanceOf(HistoryGapError);
+      expect((error as HistoryGapError).reason).toBe('epoch');
+      const [, snapshot] = await recoveringNext;
+      expect(snapshot?.[1]).toBe('snapshot:epoch');
+      // The snapshot stands at the new epoch's position when the gap was found (2 may be in it or
+      // after it); from there on the stream is live again, in order, once.
+      const newEpoch = parseEventId(snapshot?.[0] ?? '')?.epoch;
+      expect(newEpoch).not.toBe(parseEventId(start ?? '')?.epoch);
+      await broker.publish(ch, 3);
+      while (recovering.events.at(-1)?.[1] !== 3) await recovering.next();
+      const after = recovering.events.slice(2);
+      expect([[2, 3], [3]]).toContainEqual(data(after));
+      expect(after.every(([id]) => parseEventId(id)?.epoch === newEpoch)).toBe(true);
+      await recovering.stop();
     });
   });
 }

@@ -1,4 +1,5 @@
 import { TRPCClientError } from '@trpc/client';
+import { TRPCError } from '@trpc/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HISTORY_GAP_MESSAGE_PREFIX, createMemoryBroker, isHistoryGapError } from '../../src/broker/index.js';
 import type { Broker } from '../../src/broker/index.js';
@@ -30,10 +31,14 @@ function record(subscribe: (handlers: {
   onError: (error: unknown) => void;
 }) => { unsubscribe(): void }) {
   const received: Array<number | string> = [];
+  const ids: string[] = [];
   const errors: unknown[] = [];
-  const subscription = subscribe({ onData: (event) => received.push(event.data), onError: (error) => errors.push(error) });
+  const subscription = subscribe({
+    onData: (event) => (received.push(event.data), ids.push(event.id)),
+    onError: (error) => errors.push(error),
+  });
   disposers.push(async () => subscription.unsubscribe());
-  return { received, errors };
+  return { received, ids, errors };
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -124,4 +129,77 @@ describe.each<ClientKind>(['lanyard', 'stock'])('broker stream over real sockets
     expect(feed.received).toEqual(['snapshot:evicted', 11]);
     expect(feed.errors).toEqual([]);
   });
+
+  it('a resume under a revoked credential is refused before any event; accepted again, it resumes exactly', async () => {
+    const memory = createMemoryBroker();
+    let streams = 0;
+    const broker: Broker = { ...memory, stream: (channel, options) => ((streams += 1), memory.stream(channel, options)) };
+    const accepted = new Set(['good']);
+    let refusals = 0;
+    const server = await startServer('lanyard', {
+      router: createBrokerRouter(broker),
+      createContext: () => ({}),
+      authenticate: ({ connectionParams }) => {
+        const token = connectionParams?.['token'] ?? '';
+        if (!accepted.has(token)) {
+          refusals += 1;
+          throw new TRPCError({ code: 'UNAUTHORIZED' });
+        }
+        return { token };
+      },
+    });
+    disposers.push(() => server.close(), () => memory.close());
+    let token = 'good';
+    const client = makeBrokerClient(kind, server.url, () => ({ token }));
+    disposers.push(() => client.close());
+    const start = await memory.publish('room-5', 0);
+    const feed = record((handlers) => client.trpc.room.subscribe({ room: 'room-5', lastEventId: start }, handlers));
+    for (const n of range(1, 5)) await memory.publish('room-5', n);
+    await waitFor(() => feed.received.length === 5, 5_000, 'events 1..5');
+
+    accepted.delete('good'); // revoked while the socket is down
+    dropSockets(server);
+    for (const n of range(6, 10)) await memory.publish('room-5', n);
+    await waitFor(() => refusals >= 3, 5_000, 'refused reconnects');
+    expect(feed.received).toEqual(range(1, 5)); // nothing replayed under the revoked credential
+    expect(streams).toBe(1); // the procedure never ran for it
+
+    token = 'fresh';
+    accepted.add('fresh');
+    let resumed = feed;
+    if (kind === 'stock') {
+      // Stock's client ends the subscription with the refusal (ours keeps it for the next
+      // accepted socket); the app resubscribes from the last id it received.
+      expect(feed.errors.map((error) => (error as { data?: { code?: string } }).data?.code)).toEqual(['UNAUTHORIZED']);
+      // A resubscription sent on a socket still opened with the revoked token is refused too;
+      // the app retries it, as it would any UNAUTHORIZED.
+      for (;;) {
+        resumed = record((handlers) => client.trpc.room.subscribe({ room: 'room-5', lastEventId: feed.ids.at(-1) }, handlers));
+        await waitFor(() => resumed.received.length > 0 || resumed.errors.length > 0, 5_000, 'the resubscription');
+        if (resumed.errors.length === 0) break;
+        expect(resumed.received).toEqual([]);
+      }
+      resumed.received.unshift(...feed.received);
+    } else {
+      expect(feed.errors).toEqual([]);
+    }
+    await waitFor(() => resumed.received.length >= 10, 5_000, 'the resume');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(resumed.received).toEqual(range(1, 10));
+    expect(streams).toBe(2);
+  });
+});
+
+it('a stock tRPC server and a stock client carry the same gap signal (nothing of ours on the wire)', async () => {
+  const broker = createMemoryBroker({ historySize: 2 });
+  const server = await startServer('stock', { router: createBrokerRouter(broker), createContext: () => ({}) });
+  disposers.push(() => server.close(), () => broker.close());
+  const { trpc } = connect('stock', server);
+  const start = await broker.publish('room-6', 0);
+  for (const n of range(1, 5)) await broker.publish('room-6', n);
+  const feed = record((handlers) => trpc.room.subscribe({ room: 'room-6', lastEventId: start }, handlers));
+  await waitFor(() => feed.errors.length === 1, 5_000, 'the gap error');
+  expect(feed.received).toEqual([]);
+  expect((feed.errors[0] as { data?: { code?: string } }).data?.code).toBe('PRECONDITION_FAILED');
+  expect(isHistoryGapError(feed.errors[0])).toBe(true);
 });

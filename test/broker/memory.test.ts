@@ -6,6 +6,7 @@ import { describeBrokerContract } from './contract.js';
 describeBrokerContract('memory', (options) => createMemoryBroker(options), {
   sharedStore: false,
   subscriberCount: (broker, channel) => (broker as MemoryBroker).subscriberCount(channel),
+  loseChannelData: async (broker, channel) => (broker as MemoryBroker).forget(channel),
 });
 
 describe('memory broker', () => {
@@ -58,6 +59,22 @@ describe('memory broker', () => {
       (caught: unknown) => caught,
     );
     expect((error as HistoryGapError).reason).toBe('epoch');
+  });
+
+  it('forgets a channel nobody published to when its last reader leaves', async () => {
+    const broker = open();
+    const controllers = ['a', 'b', 'c'].map((name) => {
+      const controller = new AbortController();
+      void broker.stream(`unused-${name}`, { signal: controller.signal })[Symbol.asyncIterator]().next();
+      return controller;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(broker.channelCount()).toBe(3);
+    for (const controller of controllers) controller.abort();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(broker.channelCount()).toBe(0);
+    await broker.publish('kept', 1);
+    expect(broker.channelCount()).toBe(1);
   });
 
   it('rejects options outside their range with a RangeError naming the option', () => {

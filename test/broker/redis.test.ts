@@ -27,7 +27,7 @@ for (const driver of drivers) {
     });
     describeBrokerContract(driver, async (options) => (await getPool()).make(options), {
       sharedStore: true,
-      loseChannelData: async (channel) => (await getPool()).loseChannelData(channel),
+      loseChannelData: async (_broker, channel) => (await getPool()).loseChannelData(channel),
       subscriberCount: (broker, channel) => (broker as RedisBroker).subscriberCount(channel),
     });
   });

@@ -19,7 +19,7 @@ import { publishScript } from './scripts.js';
 export interface RedisBrokerOptions extends BrokerOptions {
   /**
    * A connected node-redis client (`await createClient({ url }).connect()`, `redis` v5/v6) or an ioredis
-   * instance (v5/v6), standalone. It runs the scripts; the broker makes one more connection from it
+   * instance (v5/v6), standalone or Cluster. It runs the scripts; the broker makes one more connection from it
    * (`duplicate()`) for pub/sub, and closes only that one.
    */
   client: RedisClientLike;

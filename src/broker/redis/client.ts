@@ -20,7 +20,25 @@ export interface NodeRedisSubscriberLike {
   destroy(): void;
 }
 
-/** The part of an ioredis (v5/v6) client the broker uses: a `new Redis(...)` instance. */
+/** The part of a node-redis Cluster client the broker uses: a connected `createCluster()`. */
+export interface NodeRedisClusterLike {
+  readonly isReady: boolean;
+  readonly masters: readonly unknown[];
+  sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
+  duplicate(): NodeRedisClusterSubscriberLike;
+}
+
+/** A node-redis Cluster client in subscriber mode (the broker makes one with `duplicate()`). */
+export interface NodeRedisClusterSubscriberLike {
+  connect(): Promise<unknown>;
+  subscribe(channel: string, listener: (message: string, channel: string) => unknown): Promise<unknown>;
+  /** Called without a listener: the connection is the broker's alone, with one listener per channel. */
+  unsubscribe(channel: string): Promise<unknown>;
+  on(event: 'error' | 'node-ready', listener: (...args: unknown[]) => void): unknown;
+  destroy(): void;
+}
+
+/** The part of an ioredis (v5/v6) client the broker uses: a `new Redis(...)` or `new Cluster(...)` instance. */
 export interface IoRedisClientLike {
   readonly status: string;
   call(command: string, args: (string | number)[]): Promise<unknown>;
@@ -37,8 +55,8 @@ export interface IoRedisSubscriberLike {
   disconnect(): void;
 }
 
-/** A node-redis or an ioredis client, standalone. */
-export type RedisClientLike = NodeRedisClientLike | IoRedisClientLike;
+/** A node-redis or an ioredis client, standalone or Cluster. */
+export type RedisClientLike = NodeRedisClientLike | NodeRedisClusterLike | IoRedisClientLike;
 
 
 /** What the broker needs from Redis, whichever driver: scripts on the command connection, one pub/sub connection. */
@@ -88,7 +106,49 @@ async function evalWith(
 
 /** Wraps whichever client was given behind one small interface. */
 export function createDriver(client: RedisClientLike): RedisDriver {
-  return isIoRedis(client) ? ioRedisDriver(client) : nodeRedisDriver(client);
+  if (isIoRedis(client)) return ioRedisDriver(client);
+  return 'masters' in client ? nodeRedisClusterDriver(client) : nodeRedisDriver(client);
+}
+
+function nodeRedisClusterDriver(client: NodeRedisClusterLike): RedisDriver {
+  return {
+    ready: () => client.isReady,
+    // The first key routes the script to its slot's master (all of a channel's keys share one slot).
+    runScript: (script, keys, args) => evalWith((a) => client.sendCommand(keys[0], false, a), script, keys, args),
+    createSubscriber(handlers) {
+      const sub = client.duplicate();
+      const listener = (message: string, channel: string): void => handlers.message(channel, message);
+      let closed = false;
+      let connected = false;
+      sub.on('error', () => {});
+      // A node (re)connected: the pub/sub node resubscribes before it is ready; a re-read covers the drop.
+      sub.on('node-ready', () => {
+        if (connected && !closed) handlers.resubscribed();
+      });
+      const connecting = sub.connect().then(() => {
+        connected = true;
+      });
+      connecting.catch(() => {});
+      return {
+        async subscribe(channel) {
+          await connecting;
+          await sub.subscribe(channel, listener);
+        },
+        async unsubscribe(channel) {
+          await connecting;
+          await sub.unsubscribe(channel);
+        },
+        close() {
+          closed = true;
+          try {
+            sub.destroy();
+          } catch {
+            // already closed
+          }
+        },
+      };
+    },
+  };
 }
 
 function nodeRedisDriver(client: NodeRedisClientLike): RedisDriver {

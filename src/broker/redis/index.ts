@@ -4,6 +4,8 @@ export type {
   IoRedisClientLike,
   IoRedisSubscriberLike,
   NodeRedisClientLike,
+  NodeRedisClusterLike,
+  NodeRedisClusterSubscriberLike,
   NodeRedisSubscriberLike,
   RedisClientLike,
 } from './client.js';
