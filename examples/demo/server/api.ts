@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TRPCError } from '@trpc/server';
 import type { TokenIssuer } from './tokens.js';
-import type { UserStore } from './users.js';
+import type { Users } from './users.js';
 import { parseName } from './validate.js';
 
 /** The refresh token's cookie: HttpOnly (no script reads it), SameSite=Strict, sent only to /api. */
@@ -10,7 +10,7 @@ const COOKIE_ATTRIBUTES = 'HttpOnly; SameSite=Strict; Path=/api';
 const MAX_BODY_BYTES = 4_096;
 
 export interface ApiDeps {
-  readonly users: UserStore;
+  readonly users: Users;
   readonly tokens: TokenIssuer;
   /** Whether a browser origin may call the API (the page's own origin). */
   readonly originAllowed: (origin: string | undefined) => boolean;
@@ -58,9 +58,17 @@ export async function handleApi(deps: ApiDeps, req: IncomingMessage, res: Server
     send(res, 405, { error: 'use POST' }, { allow: 'POST' });
     return true;
   }
-  if (!deps.originAllowed(req.headers.origin)) {
+  const { origin } = req.headers;
+  if (!deps.originAllowed(origin)) {
     send(res, 403, { error: 'origin not allowed' });
     return true;
+  }
+  // The cluster's page calls the node it fails over to (another port: another origin, the same
+  // site, so the SameSite=Strict cookie goes along). Only bodiless POSTs go cross-origin (no preflight).
+  if (origin !== undefined) {
+    res.setHeader('access-control-allow-origin', origin);
+    res.setHeader('access-control-allow-credentials', 'true');
+    res.setHeader('vary', 'origin');
   }
   try {
     await route(deps, path, req, res);
@@ -76,20 +84,20 @@ async function route({ users, tokens }: ApiDeps, path: string, req: IncomingMess
     case '/api/sign-in': {
       const body = await readJson(req);
       const name = parseName(typeof body === 'object' && body !== null ? (body as { name?: unknown }).name : undefined);
-      const { user, refreshToken } = users.signIn(name);
+      const { user, refreshToken } = await users.signIn(name);
       send(res, 200, { token: await tokens.issue(user) }, { 'set-cookie': `${COOKIE}=${refreshToken}; ${COOKIE_ATTRIBUTES}; Max-Age=86400` });
       return;
     }
     case '/api/token': {
       const cookie = refreshCookie(req);
-      const user = cookie === undefined ? undefined : users.byRefreshToken(cookie);
+      const user = cookie === undefined ? undefined : await users.byRefreshToken(cookie);
       if (!user) send(res, 401, { error: 'not signed in: the refresh cookie is unknown (signed out, revoked, or the server restarted)' });
       else send(res, 200, { token: await tokens.issue(user) });
       return;
     }
     case '/api/sign-out': {
       const cookie = refreshCookie(req);
-      if (cookie !== undefined) users.signOut(cookie);
+      if (cookie !== undefined) await users.signOut(cookie);
       send(res, 200, { signedOut: true }, { 'set-cookie': `${COOKIE}=; ${COOKIE_ATTRIBUTES}; Max-Age=0` });
       return;
     }

@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { TRPCError } from '@trpc/server';
 import type { AuthenticateOptions, WSHandlerControls } from 'trpc-lanyard/server';
 import { applyWSSHandler } from 'trpc-lanyard/server';
+import type { Broker } from 'trpc-lanyard/broker';
+import { createMemoryBroker } from 'trpc-lanyard/broker';
 import { WebSocketServer } from 'ws';
 import { handleApi } from './api.js';
 import type { DemoOptions } from './config.js';
@@ -15,6 +17,7 @@ import { createDemoRouter } from './router.js';
 import { serveStatic } from './static.js';
 import type { TokenIssuer } from './tokens.js';
 import { createTokenIssuer } from './tokens.js';
+import type { Users } from './users.js';
 import { UserStore } from './users.js';
 
 /** A running demo: the web app, the token API and the tRPC WebSocket on one port. */
@@ -32,6 +35,23 @@ export interface DemoServer {
 /** The WebSocket path; everything else is the web app or `/api/*`. */
 export const WS_PATH = '/trpc';
 
+/** Where the page learns whether it talks to a cluster: `{ node, ports }` (`null` and `[]` for `npm start`). */
+export const CLUSTER_INFO_PATH = '/cluster.json';
+
+/** What a node of `npm run start:cluster` (cluster.ts) brings instead of the in-memory defaults. */
+export interface DemoNode {
+  /** Shown on the page: which node serves the socket. */
+  readonly name: string;
+  /** Shared by every node (Redis): any node resumes any client's rooms. */
+  readonly broker: Broker;
+  /** Shared by every node (Redis): a token signed in on one node is honoured by the others. */
+  readonly users: Users;
+  /** Every node's port on this host, this one's included: the page fails over along them, and the API and socket accept pages from each. */
+  readonly ports: readonly number[];
+  /** Ends this process abruptly, as a crash would (the "kill this node" button). */
+  kill(): void;
+}
+
 /**
  * Connect time and every in-band refresh: a valid, unexpired token of a user who is not
  * revoked. The token says who the user is; the user store says what they may do: the role is
@@ -39,14 +59,14 @@ export const WS_PATH = '/trpc';
  * `requestReauthentication` with a token it fetched before the role changed (a hostile one can)
  * therefore still gets the new role, and so does a socket opened with such a token.
  */
-function authenticator(tokens: TokenIssuer, users: UserStore) {
+function authenticator(tokens: TokenIssuer, users: Users) {
   return async ({ connectionParams }: AuthenticateOptions<DemoSession, IncomingMessage>): Promise<DemoSession> => {
     const token = connectionParams?.['token'];
     if (typeof token !== 'string') throw new TRPCError({ code: 'UNAUTHORIZED', message: 'no token in connectionParams' });
     const claims = await tokens.verify(token).catch(() => {
       throw new TRPCError({ code: 'UNAUTHORIZED', message: 'invalid or expired token' });
     });
-    const user = users.get(claims.userId);
+    const user = await users.get(claims.userId);
     // A user this server does not know (it restarted and forgot everyone): the credentials are
     // stale, not forbidden — the client fetches new ones, and the token endpoint then says 401.
     if (user === undefined) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'unknown user' });
@@ -57,27 +77,38 @@ function authenticator(tokens: TokenIssuer, users: UserStore) {
   };
 }
 
-function startBot(feed: Feed, intervalMs: number, openSockets: () => number): () => void {
+function startBot(feed: Feed, intervalMs: number, openSockets: () => number, nodeName: string | null): () => void {
   if (intervalMs <= 0) return () => undefined;
   let tick = 0;
+  const where = nodeName === null ? '' : ` on node ${nodeName}`;
+  // The broker rejects while its store is unreachable (Redis down): say so, keep ticking.
+  const publish = (room: 'public' | 'private', text: string) => void feed.publish(room, 'bot', text, 'bot').catch((error: unknown) => console.error(`[demo] bot: ${String(error)}`));
   const timer = setInterval(() => {
     tick++;
-    feed.publish('public', 'bot', `activity tick #${tick}`, 'bot');
-    if (tick % 2 === 0) feed.publish('private', 'bot', `ops: ${openSockets()} socket(s) open`, 'bot');
+    publish('public', `activity tick #${tick}${where}`);
+    if (tick % 2 === 0) publish('private', `ops: ${openSockets()} socket(s) open${where}`);
   }, intervalMs);
   timer.unref();
   return () => clearInterval(timer);
 }
 
-export async function startDemoServer(options: DemoOptions): Promise<DemoServer> {
-  const feed = new Feed();
-  const users = new UserStore();
+/** Starts the demo: alone (`npm start`: memory broker and user store) or as one `node` of the cluster. */
+export async function startDemoServer(options: DemoOptions, node?: DemoNode): Promise<DemoServer> {
+  const broker = node?.broker ?? createMemoryBroker();
+  const feed = new Feed(broker);
+  const users = node?.users ?? new UserStore();
+  const clusterInfo = JSON.stringify({ node: node?.name ?? null, ports: node?.ports ?? [] });
   const tokens = createTokenIssuer(options.secret ?? randomBytes(32), options.tokenTtlSeconds);
   let origins: string[] = [];
   const originAllowed = (origin: string | undefined) => origin === undefined || origins.includes(origin);
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     try {
+      if (req.method === 'GET' && req.url === CLUSTER_INFO_PATH) {
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+        res.end(clusterInfo);
+        return;
+      }
       if (await handleApi({ users, tokens, originAllowed }, req, res)) return;
       await serveStatic(options.staticDir, req, res);
     } catch (error) {
@@ -92,11 +123,11 @@ export async function startDemoServer(options: DemoOptions): Promise<DemoServer>
     http.listen(options.port, options.host, () => resolve());
   });
   const port = (http.address() as AddressInfo).port;
-  origins = pageOrigins(options.host, port);
+  origins = [...new Set([port, ...(node?.ports ?? [])].flatMap((p) => pageOrigins(options.host, p)))];
 
   const wss = new WebSocketServer({ server: http, path: WS_PATH });
   // The procedures reach the handler's controls only when called, after it was created.
-  const router = createDemoRouter({ feed, users, controls: () => handler });
+  const router = createDemoRouter({ feed, users, controls: () => handler, node: node ? { name: node.name, kill: node.kill } : null });
   const handler: WSHandlerControls<DemoSession> = applyWSSHandler<DemoRouter, DemoSession>({
     wss,
     router,
@@ -110,7 +141,7 @@ export async function startDemoServer(options: DemoOptions): Promise<DemoServer>
       if (error.code === 'INTERNAL_SERVER_ERROR') console.error(`[demo] ${path ?? '(socket)'}:`, error);
     },
   });
-  const stopBot = startBot(feed, options.botIntervalMs, () => wss.clients.size);
+  const stopBot = startBot(feed, options.botIntervalMs, () => wss.clients.size, node?.name ?? null);
 
   return {
     url: pageUrl(options.host, port),
@@ -123,6 +154,7 @@ export async function startDemoServer(options: DemoOptions): Promise<DemoServer>
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
+      if (!node) await broker.close(); // a node's broker belongs to whoever made it
     },
   };
 }

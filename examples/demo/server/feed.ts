@@ -1,12 +1,11 @@
-import { EventEmitter, on } from 'node:events';
 import type { TrackedEnvelope } from '@trpc/server';
-import { tracked } from '@trpc/server';
+import type { Broker } from 'trpc-lanyard/broker';
+import { formatEventId, parseEventId } from 'trpc-lanyard/broker';
 
 export type RoomName = 'public' | 'private';
 
-export interface FeedMessage {
-  /** Consecutive within its room, so a client can tell a gap. */
-  readonly id: number;
+/** What is published to a room's broker channel. */
+export interface FeedEvent {
   readonly room: RoomName;
   readonly author: string;
   readonly text: string;
@@ -14,49 +13,51 @@ export interface FeedMessage {
   readonly kind: 'chat' | 'bot' | 'system';
 }
 
-/** What a fresh subscriber (one with no last event id) is sent from the history. */
+/** A room's message as the page shows it: the event plus its offset in the channel. */
+export interface FeedMessage extends FeedEvent {
+  /** The broker event id's offset: consecutive within its room, so a client can tell a gap. */
+  readonly id: number;
+}
+
+/** How many of a room's newest messages a fresh subscriber (one with no last event id) is sent. */
 const REPLAY_ON_JOIN = 20;
 
 /**
- * Two rooms with a bounded history each: what a tracked subscription resumes from after a
- * reconnect (`lastEventId`), so a client that was away misses nothing that is still kept.
+ * Two rooms, each a channel of the broker (memory for `npm start`, Redis for the cluster): what a
+ * tracked subscription resumes from after a reconnect (`lastEventId`), on this node or another.
  */
 export class Feed {
-  private readonly events = new EventEmitter();
-  private readonly history: Record<RoomName, FeedMessage[]> = { public: [], private: [] };
+  /** The newest event id this node published per room: where a fresh subscriber starts from. */
+  private readonly newest = new Map<RoomName, string>();
 
-  constructor(private readonly historyLimit = 500) {
-    this.events.setMaxListeners(0);
-  }
+  constructor(private readonly broker: Broker) {}
 
-  public publish(room: RoomName, author: string, text: string, kind: FeedMessage['kind'] = 'chat'): FeedMessage {
-    const kept = this.history[room];
+  /** Publishes to the room; resolves with the broker's event id. */
+  public async publish(room: RoomName, author: string, text: string, kind: FeedEvent['kind'] = 'chat'): Promise<string> {
     // Frozen: the server serialises a broadcast event once, however many sockets receive it.
-    const message: FeedMessage = Object.freeze({ id: (kept.at(-1)?.id ?? 0) + 1, room, author, text, at: Date.now(), kind });
-    kept.push(message);
-    if (kept.length > this.historyLimit) kept.shift();
-    this.events.emit(room, message);
-    return message;
+    const event: FeedEvent = Object.freeze({ room, author, text, at: Date.now(), kind });
+    const id = await this.broker.publish(room, event);
+    this.newest.set(room, id);
+    return id;
   }
 
-  /** The room's messages after `lastEventId` (or the last few), then live ones, as tracked events. */
-  public async *stream(room: RoomName, lastEventId: string | null | undefined, signal: AbortSignal | undefined): AsyncGenerator<TrackedEnvelope<FeedMessage>> {
-    // Listen before replaying, so nothing published meanwhile falls between the two.
-    const live = on(this.events, room, { signal }) as AsyncIterableIterator<[FeedMessage]>;
-    const kept = this.history[room];
-    const since = lastEventId ? Number(lastEventId) : (kept.at(-REPLAY_ON_JOIN - 1)?.id ?? 0);
-    let last = since;
-    for (const message of kept) {
-      if (message.id > last) {
-        last = message.id;
-        yield tracked(String(message.id), message);
-      }
+  /**
+   * The room's events after `lastEventId`, then live ones, as tracked events. A resume the
+   * broker cannot serve exactly fails with its typed history gap (the page shows it). A fresh
+   * subscriber gets the last few events first; if those are gone, a note says history starts here.
+   */
+  public async *stream(room: RoomName, lastEventId: string | null | undefined, signal: AbortSignal | undefined): AsyncGenerator<TrackedEnvelope<FeedEvent>> {
+    if (lastEventId) {
+      yield* this.broker.stream<FeedEvent>(room, { lastEventId, signal });
+      return;
     }
-    for await (const [message] of live) {
-      if (message.id > last) {
-        last = message.id;
-        yield tracked(String(message.id), message);
-      }
+    const newest = parseEventId(this.newest.get(room) ?? '');
+    if (newest === null) {
+      yield* this.broker.stream<FeedEvent>(room, { signal });
+      return;
     }
+    const from = formatEventId(newest.epoch, Math.max(0, newest.offset - REPLAY_ON_JOIN));
+    const onGap = (): FeedEvent => ({ room, author: 'server', text: 'older messages are no longer kept', at: Date.now(), kind: 'system' });
+    yield* this.broker.stream<FeedEvent, FeedEvent>(room, { lastEventId: from, signal, onGap });
   }
 }

@@ -1,7 +1,7 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { SessionBase, WSHandlerControls } from 'trpc-lanyard/server';
 import type { Feed } from './feed.js';
-import type { Role, UserStore } from './users.js';
+import type { Role, Users } from './users.js';
 import { parsePost, parseRole, parseRoomInput } from './validate.js';
 
 /** What `authenticate` makes of an access token: who, with which role, until when. */
@@ -21,9 +21,11 @@ export interface DemoContext {
 /** What the procedures need from the rest of the server. */
 export interface DemoServices {
   readonly feed: Feed;
-  readonly users: UserStore;
+  readonly users: Users;
   /** The WebSocket handler's controls (revoke, requestReauthentication); it is created after the router. */
   readonly controls: () => WSHandlerControls<DemoSession>;
+  /** This cluster node's name and how to kill it; null for `npm start`. */
+  readonly node: { readonly name: string; kill(): void } | null;
 }
 
 /** The close reason "revoke me" ends the session with; the client shows it. */
@@ -32,7 +34,7 @@ export const REVOKE_REASON = 'revoked from the demo';
 /** Lets the answer to the call reach the client before its socket goes. */
 const AFTER_ANSWER_MS = 50;
 
-export function createDemoRouter({ feed, users, controls }: DemoServices) {
+export function createDemoRouter({ feed, users, controls, node }: DemoServices) {
   const t = initTRPC.context<DemoContext>().create();
 
   const signedIn = t.procedure.use(({ ctx, next }) => {
@@ -48,31 +50,36 @@ export function createDemoRouter({ feed, users, controls }: DemoServices) {
   });
 
   return t.router({
-    me: signedIn.query(({ ctx }) => ({ name: ctx.session.name, role: ctx.session.role, expiresAt: ctx.session.expiresAt })),
+    /** Who the caller is, and which cluster node serves their socket (null for `npm start`). */
+    me: signedIn.query(({ ctx }) => ({ name: ctx.session.name, role: ctx.session.role, expiresAt: ctx.session.expiresAt, node: node?.name ?? null })),
 
-    post: signedIn.input(parsePost).mutation(({ ctx, input }) => {
+    post: signedIn.input(parsePost).mutation(async ({ ctx, input }) => {
       if (input.room === 'private' && ctx.session.role !== 'admin') {
         throw new TRPCError({ code: 'FORBIDDEN', message: 'only admins may post to the private room' });
       }
-      return feed.publish(input.room, ctx.session.name, input.text);
+      return { id: await feed.publish(input.room, ctx.session.name, input.text) };
     }),
 
-    publicRoom: signedIn.input(parseRoomInput).subscription(({ input, signal }) => feed.stream('public', input.lastEventId, signal)),
+    publicRoom: signedIn.input(parseRoomInput).subscription(async function* ({ input, signal }) {
+      yield* feed.stream('public', input.lastEventId, signal);
+    }),
 
-    privateRoom: adminOnly.input(parseRoomInput).subscription(({ input, signal }) => feed.stream('private', input.lastEventId, signal)),
+    privateRoom: adminOnly.input(parseRoomInput).subscription(async function* ({ input, signal }) {
+      yield* feed.stream('private', input.lastEventId, signal);
+    }),
 
     /** Changes the caller's role in the store, then asks their sockets for a fresh token carrying it. */
-    changeRole: signedIn.input(parseRole).mutation(({ ctx, input }) => {
+    changeRole: signedIn.input(parseRole).mutation(async ({ ctx, input }) => {
       const { userId } = ctx.session;
-      users.setRole(userId, input.role);
+      await users.setRole(userId, input.role);
       const asked = controls().requestReauthentication((session) => session.userId === userId);
       return { role: input.role, socketsAsked: asked };
     }),
 
     /** Revokes the caller: no more tokens, and every socket of theirs closes with 4410. */
-    revokeMe: signedIn.mutation(({ ctx }) => {
+    revokeMe: signedIn.mutation(async ({ ctx }) => {
       const { userId } = ctx.session;
-      users.revoke(userId);
+      await users.revoke(userId);
       setTimeout(() => controls().revoke((session) => session.userId === userId, { reason: REVOKE_REASON }), AFTER_ANSWER_MS);
       return { revoked: true };
     }),
@@ -86,10 +93,22 @@ export function createDemoRouter({ feed, users, controls }: DemoServices) {
       const { name } = ctx.session;
       setTimeout(() => {
         ctx.socket.terminate();
-        feed.publish('public', 'server', `posted while ${name} was disconnected`, 'system');
-        feed.publish('private', 'server', `also posted while ${name} was disconnected`, 'system');
+        void feed
+          .publish('public', 'server', `posted while ${name} was disconnected`, 'system')
+          .then(() => feed.publish('private', 'server', `also posted while ${name} was disconnected`, 'system'))
+          .catch((error: unknown) => console.error(`[demo] dropConnection: ${String(error)}`));
       }, AFTER_ANSWER_MS);
       return { dropping: true };
+    }),
+
+    /**
+     * Cluster only: this node exits at once, with no clean close of anything (as a crash or
+     * SIGKILL would). The client reconnects to the other node and its rooms resume there.
+     */
+    killNode: signedIn.mutation(() => {
+      if (node === null) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'only the cluster demo (npm run start:cluster) has nodes to kill' });
+      setTimeout(() => node.kill(), AFTER_ANSWER_MS);
+      return { killed: node.name };
     }),
   });
 }

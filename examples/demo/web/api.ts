@@ -12,10 +12,11 @@ export class SignedOutError extends Error {
   }
 }
 
-async function post(path: string, body?: unknown): Promise<unknown> {
-  const response = await fetch(path, {
+/** `origin`: another node of the cluster ('' is the page's own server); the cookie goes along, it is the same site. */
+async function post(path: string, body?: unknown, origin = ''): Promise<unknown> {
+  const response = await fetch(`${origin}${path}`, {
     method: 'POST',
-    credentials: 'same-origin',
+    credentials: 'include',
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
@@ -38,10 +39,10 @@ export async function signIn(name: string): Promise<string> {
 }
 
 /** A fresh access token for the cookie's user, carrying their current role. @throws SignedOutError on 401. */
-export async function fetchAccessToken(): Promise<string> {
-  return tokenOf(await post('/api/token'));
+export async function fetchAccessToken(origin = ''): Promise<string> {
+  return tokenOf(await post('/api/token', undefined, origin));
 }
 
-export async function signOut(): Promise<void> {
-  await post('/api/sign-out');
+export async function signOut(origin = ''): Promise<void> {
+  await post('/api/sign-out', undefined, origin);
 }

@@ -1,4 +1,4 @@
-import type { FeedMessage } from '../server/feed.js';
+import type { FeedEvent, FeedMessage } from '../server/feed.js';
 
 /** A room as the client saw it: the messages kept for display, and what arrived out of order. */
 export interface FeedState {
@@ -20,4 +20,12 @@ export function receive(state: FeedState, message: FeedMessage): FeedState {
   if (last !== undefined && message.id <= last.id) return { ...state, duplicates: state.duplicates + 1 };
   const gap = last === undefined ? 0 : message.id - last.id - 1;
   return { messages: [...state.messages, message].slice(-DISPLAY_LIMIT), missed: state.missed + gap, duplicates: state.duplicates };
+}
+
+/**
+ * The message a tracked event stands for: its id is the broker event id's offset (`<epoch>.<offset>`),
+ * consecutive within a room, on whichever node served it.
+ */
+export function messageOf({ id, data }: { id: string; data: FeedEvent }): FeedMessage {
+  return { ...data, id: Number(id.slice(id.lastIndexOf('.') + 1)) };
 }

@@ -6,6 +6,8 @@ import { createTokenSource, createWSClient, wsLink } from 'trpc-lanyard/client';
 import type { DemoRouter } from '../server/router.js';
 import { fetchAccessToken, SignedOutError, signOut } from './api.js';
 import { ConnectionMonitor } from './monitor.js';
+import type { ClusterInfo } from './nodes.js';
+import { NodeRing } from './nodes.js';
 
 /** One signed-in user's clients: created at sign-in, closed at sign-out. */
 export interface ClientSession {
@@ -18,11 +20,12 @@ export interface ClientSession {
   close(opts?: { signOut?: boolean }): Promise<void>;
 }
 
-export function openSession(firstToken: string): ClientSession {
+export function openSession(firstToken: string, cluster: ClusterInfo): ClientSession {
+  const nodes = new NodeRing(cluster);
   let unused: string | null = firstToken; // sign-in already answered with one
   const tokens = createTokenSource({
     fetchToken: async () => {
-      const token = unused ?? (await fetchAccessToken().catch(onTokenFailure));
+      const token = unused ?? (await fetchAccessToken(nodes.apiOrigin()).catch(onTokenFailure));
       unused = null;
       return token;
     },
@@ -40,9 +43,8 @@ export function openSession(firstToken: string): ClientSession {
     }
     throw error;
   }
-  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
   const wsClient = createWSClient({
-    url: `${scheme}://${location.host}/trpc`,
+    url: nodes.wsUrl,
     // Evaluated for every socket and every in-band refresh; `request.reason` tells the token
     // source when the token it holds is stale ('refresh', 'refused'), so it fetches a new one.
     connectionParams: async (request) => ({ token: await tokens.get(request) }),
@@ -60,7 +62,7 @@ export function openSession(firstToken: string): ClientSession {
       monitor.dispose();
       queryClient.clear();
       await wsClient.close();
-      if (opts?.signOut) await signOut().catch(() => undefined);
+      if (opts?.signOut) await signOut(nodes.apiOrigin()).catch(() => undefined);
     },
   };
 }

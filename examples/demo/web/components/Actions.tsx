@@ -3,11 +3,12 @@ import type { Role } from '../../server/users.js';
 import { useTRPC } from '../trpc.js';
 
 /** The buttons that walk through the lifecycle. */
-export function Actions({ role }: { role: Role }) {
+export function Actions({ role, node }: { role: Role; node: string | null }) {
   const trpc = useTRPC();
   const drop = useMutation(trpc.dropConnection.mutationOptions());
   const changeRole = useMutation(trpc.changeRole.mutationOptions());
   const revoke = useMutation(trpc.revokeMe.mutationOptions());
+  const kill = useMutation(trpc.killNode.mutationOptions());
   const nextRole: Role = role === 'admin' ? 'member' : 'admin';
 
   return (
@@ -19,6 +20,14 @@ export function Actions({ role }: { role: Role }) {
         </button>
         <p>The server cuts your socket (no close frame) and posts while you are away. The client reconnects and both rooms resume from their last event id: nothing missed.</p>
       </div>
+      {node !== null && (
+        <div className="action">
+          <button data-testid="btn-kill-node" className="danger" disabled={kill.isPending} onClick={() => kill.mutate()}>
+            Kill this node ({node})
+          </button>
+          <p>Node {node} exits at once, as a crash would: no close frame, nothing saved. The client reconnects to the other node and both rooms resume there from Redis: nothing missed, nothing twice. The launcher restarts the killed node a few seconds later.</p>
+        </div>
+      )}
       <div className="action">
         <button data-testid="btn-role" disabled={changeRole.isPending} onClick={() => changeRole.mutate({ role: nextRole })}>
           Change role to {nextRole}

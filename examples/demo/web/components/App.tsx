@@ -2,6 +2,7 @@ import { QueryClientProvider } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { ClientSession } from '../session.js';
 import { openSession } from '../session.js';
+import { loadClusterInfo } from '../nodes.js';
 import { TRPCProvider } from '../trpc.js';
 import { Demo } from './Demo.js';
 import { SignIn } from './SignIn.js';
@@ -13,10 +14,12 @@ export function App() {
   if (session === null) {
     return (
       <SignIn
-        onSignedIn={(token) => {
-          setSession(openSession(token));
-          setGeneration((n) => n + 1);
-        }}
+        onSignedIn={(token) =>
+          void loadClusterInfo().then((cluster) => {
+            setSession(openSession(token, cluster));
+            setGeneration((n) => n + 1);
+          })
+        }
       />
     );
   }

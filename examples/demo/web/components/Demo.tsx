@@ -34,6 +34,11 @@ export function Demo({ session, onLeave }: { session: ClientSession; onLeave: (s
         ) : (
           <div className="me" data-testid="me">
             signed in as <b data-testid="me-name">{me.data?.name ?? '…'}</b>, role <b data-testid="me-role">{me.data?.role ?? '…'}</b>
+            {me.data?.node != null && (
+              <>
+                , served by node <b data-testid="me-node">{me.data.node}</b>
+              </>
+            )}
             <button className="link" onClick={signInAgain}>sign out</button>
           </div>
         )}
@@ -41,7 +46,7 @@ export function Demo({ session, onLeave }: { session: ClientSession; onLeave: (s
       <div className="layout">
         <aside>
           <StatusPanel snapshot={snapshot} />
-          {!ended && me.data && <Actions role={me.data.role} />}
+          {!ended && me.data && <Actions role={me.data.role} node={me.data.node} />}
         </aside>
         <section className="rooms">
           {snapshot.stop ? (

@@ -2,9 +2,9 @@ import { useMutation } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
 import type { FormEvent } from 'react';
 import { useEffect, useReducer, useRef, useState } from 'react';
-import type { FeedMessage, RoomName } from '../../server/feed.js';
+import type { FeedEvent, FeedMessage, RoomName } from '../../server/feed.js';
 import type { Role } from '../../server/users.js';
-import { emptyFeed, receive } from '../feedState.js';
+import { emptyFeed, messageOf, receive } from '../feedState.js';
 import { useTRPC } from '../trpc.js';
 
 type FeedAction = { type: 'receive'; message: FeedMessage } | { type: 'reset' };
@@ -29,7 +29,7 @@ function time(at: number): string {
 export function Room({ room, role }: { room: RoomName; role: Role | undefined }) {
   const trpc = useTRPC();
   const [feed, dispatch] = useReducer(feedReducer, emptyFeed);
-  const onData = ({ data }: { data: FeedMessage }) => dispatch({ type: 'receive', message: data });
+  const onData = (event: { id: string; data: FeedEvent }) => dispatch({ type: 'receive', message: messageOf(event) });
   const procedure = room === 'public' ? trpc.publicRoom : trpc.privateRoom;
   const subscription = useSubscription(procedure.subscriptionOptions({}, { onData }));
   const failed = subscription.status === 'error';
