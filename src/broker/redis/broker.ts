@@ -13,6 +13,8 @@ import { encodePayload } from './codec.js';
 import { Cursor } from './cursor.js';
 import { PubSubHub } from './hub.js';
 import { channelKeys } from './keys.js';
+import type { ChannelKeys } from './keys.js';
+import { checkPositionInterval, PositionCheck } from './position.js';
 import { publishScript } from './scripts.js';
 
 /** Options of {@link createRedisBroker}. */
@@ -28,6 +30,15 @@ export interface RedisBrokerOptions extends BrokerOptions {
    * @default 'lanyard'
    */
   prefix?: string;
+  /**
+   * How often the broker checks, for the channels this node has live streams of, whether Redis holds events
+   * the node never got over pub/sub (which is at-most-once: a message can be lost without the connection
+   * dropping). A channel that is ahead is caught up (one read per channel, shared by its local streams);
+   * another epoch gives the gap signal. One timer per broker, at most 1 000 channels per tick (the rest
+   * in the next ticks). 0 or Infinity: no check (a lost event then shows up only with the channel's next event).
+   * @default 10_000 (10 seconds)
+   */
+  positionCheckIntervalMs?: number;
 }
 
 /** A {@link Broker} on Redis, plus an introspection helper. */
@@ -51,14 +62,17 @@ export class RedisBrokerError extends TRPCError {
  * live events reach each node over one pub/sub connection, one SUBSCRIBE per channel however many local streams.
  */
 export function createRedisBroker(options: RedisBrokerOptions): RedisBroker {
-  const { client, prefix = 'lanyard', ...retention } = options;
+  const { client, prefix = 'lanyard', positionCheckIntervalMs = 10_000, ...retention } = options;
   if (typeof prefix !== 'string' || prefix.length === 0) {
     throw new TypeError('trpc-lanyard/broker: prefix must be a non-empty string');
   }
   const opts = resolveBrokerOptions(retention);
+  const intervalMs = checkPositionInterval(positionCheckIntervalMs);
   const driver = createDriver(client);
   const hub = new PubSubHub(driver);
   const cursors = new Set<Cursor>();
+  /** Keys of the channels with local streams, by pub/sub channel (for the position check). */
+  const liveKeys = new Map<string, ChannelKeys>();
   const epochPrefix = randomBytes(6).toString('base64url');
   let epochCounter = 0;
   let closed = false;
@@ -66,6 +80,13 @@ export function createRedisBroker(options: RedisBrokerOptions): RedisBroker {
     epochCounter += 1;
     return `${epochPrefix}${epochCounter.toString(36)}`;
   };
+  const positionCheck = new PositionCheck({
+    driver,
+    hub,
+    intervalMs,
+    keysOf: (pubsub) => liveKeys.get(pubsub),
+    read: (keys, since) => readCatchUp(driver, keys, since, opts.recoveryLimit, newEpoch(), opts.metaTtlMs),
+  });
 
   async function publish(channel: string, data: unknown, publishOptions?: PublishOptions): Promise<string> {
     if (closed) throw new BrokerClosedError();
@@ -121,6 +142,7 @@ export function createRedisBroker(options: RedisBrokerOptions): RedisBroker {
     const onAbort = (): void => cursor.stop();
     signal?.addEventListener('abort', onAbort, { once: true });
     cursors.add(cursor);
+    liveKeys.set(keys.pubsub, keys);
     try {
       subscribeThenRead(hub, keys.pubsub, cursor);
       for (;;) {
@@ -139,6 +161,7 @@ export function createRedisBroker(options: RedisBrokerOptions): RedisBroker {
       cursor.stop();
       cursors.delete(cursor);
       hub.remove(keys.pubsub, cursor);
+      if (hub.listenerCount(keys.pubsub) === 0) liveKeys.delete(keys.pubsub);
       signal?.removeEventListener('abort', onAbort);
     }
   }
@@ -149,6 +172,7 @@ export function createRedisBroker(options: RedisBrokerOptions): RedisBroker {
     close(): Promise<void> {
       if (closed) return Promise.resolve();
       closed = true;
+      positionCheck.close();
       for (const cursor of cursors) cursor.fail(new BrokerClosedError());
       hub.close();
       return Promise.resolve();

@@ -98,6 +98,11 @@ export class Cursor implements HubListener {
     else this.#beginSync();
   }
 
+  position(): EventPosition | null {
+    if (this.#stopped || this.#syncing || this.#epoch === null) return null;
+    return { epoch: this.#epoch, offset: this.#offset };
+  }
+
   /** Ends the cursor with an item delivered after everything already queued. */
   fail(error: unknown): void {
     if (this.#stopped) return;

@@ -45,6 +45,8 @@ export interface HubListener {
   live(event: LiveEvent): void;
   /** The pub/sub connection dropped and came back: live messages may have been missed, re-read the range. */
   resync(): void;
+  /** Position of the last event the listener has applied, or null while it is reading from Redis (or stopped). */
+  position(): { readonly epoch: string; readonly offset: number } | null;
 }
 
 interface Channel {
@@ -112,6 +114,18 @@ export class PubSubHub {
     return this.#channels.get(channel)?.listeners.size ?? 0;
   }
 
+  /** Channels with local subscribers, and those subscribers (the periodic position check walks them). */
+  channels(): IterableIterator<[channel: string, listeners: ReadonlySet<HubListener>]> {
+    return this.#listenerEntries();
+  }
+
+  /** Hands an event to every local subscriber of a channel, as if it had come over pub/sub. */
+  deliver(channel: string, event: LiveEvent): void {
+    const entry = this.#channels.get(channel);
+    if (!entry) return;
+    for (const listener of [...entry.listeners]) listener.live(event);
+  }
+
   close(): void {
     this.#closed = true;
     this.#channels.clear();
@@ -127,6 +141,10 @@ export class PubSubHub {
       if (this.#chains.get(channel) === tail) this.#chains.delete(channel);
     });
     return next;
+  }
+
+  *#listenerEntries(): IterableIterator<[string, ReadonlySet<HubListener>]> {
+    for (const [channel, entry] of this.#channels) yield [channel, entry.listeners];
   }
 
   #dispatch(channel: string, message: string): void {

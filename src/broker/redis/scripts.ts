@@ -75,3 +75,15 @@ if top - since > limit then
 end
 return { epoch, top, redis.call('XRANGE', stream, (since + 1) .. '-0', '+', 'COUNT', count) }
 `);
+
+/**
+ * Reads a channel's position without changing anything (the periodic position check):
+ * KEYS: meta hash. Returns { epoch, top }, or { false, 0 } when the meta is gone (the channel's data was lost).
+ */
+export const positionScript = lua(`
+local epoch = redis.call('HGET', KEYS[1], 'e')
+if not epoch then
+  return { false, 0 }
+end
+return { epoch, tonumber(redis.call('HGET', KEYS[1], 's') or '0') }
+`);
