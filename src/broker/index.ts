@@ -19,7 +19,7 @@ export {
 export { HISTORY_GAP_CODE, HISTORY_GAP_MESSAGE_PREFIX, isHistoryGapError } from '../protocol/historyGap.js';
 export { createMemoryBroker } from './memory.js';
 export type { MemoryBroker } from './memory.js';
-export { createRedisBroker, RedisBrokerError } from './redis/index.js';
+export * from './redis/index.js';
 export type {
   IoRedisClientLike,
   IoRedisSubscriberLike,
