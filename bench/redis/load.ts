@@ -7,6 +7,7 @@
  */
 import { createTRPCClient } from '@trpc/client';
 import { initTRPC } from '@trpc/server';
+import { inspect } from 'node:util';
 import { WebSocket as WsWebSocket } from 'ws';
 import { now } from '../lib/config.js';
 import { createChannel } from '../lib/ipc.js';
@@ -34,6 +35,8 @@ const state = {
   firstDeliveryAt: 0,
   lastDeliveryAt: 0,
   latencies: [] as number[],
+  /** Subscribers with an odd index are on node B. */
+  nodeBLatencies: [] as number[],
   expected: -1,
   onComplete: undefined as (() => void) | undefined,
 };
@@ -46,6 +49,7 @@ function onMessage(index: number, nextSeq: { value: number }, event: RedisBenchE
   state.delivered++;
   state.lastDeliveryAt = at;
   state.latencies.push(at - event.at);
+  if (index % 2 === 1) state.nodeBLatencies.push(at - event.at);
   if (state.expected >= 0) {
     if (nextSeq.value > state.expected) channel.fail(new Error(`subscriber ${index}: more than ${state.expected} messages`));
     if (state.delivered === state.subscribers * state.expected) state.onComplete?.();
@@ -80,7 +84,11 @@ async function subscribeSocketIo(url: string, index: number): Promise<void> {
   const nextSeq = { value: 0 };
   socket.on('msg', (event: RedisBenchEvent) => onMessage(index, nextSeq, event));
   socket.on('disconnect', (reason) => channel.fail(new Error(`subscriber ${index}: disconnected (${reason})`)));
-  socket.on('connect_error', (error) => channel.fail(new Error(`subscriber ${index}: ${error.message}`)));
+  socket.on('connect_error', (error) => {
+    // engine.io keeps the underlying error (ECONNREFUSED, …) in `description`.
+    const detail = inspect((error as Error & { description?: unknown }).description ?? '', { depth: 2 });
+    channel.fail(new Error(`subscriber ${index} (${url}): ${error.message} ${detail}`));
+  });
   await new Promise<void>((resolve) => socket.emit('join', channelName, () => resolve()));
 }
 
@@ -125,6 +133,7 @@ async function expect(events: number, timeoutMs: number): Promise<void> {
   if (state.delivered === target) state.onComplete?.();
   await withTimeout(complete, timeoutMs, () => `${state.delivered} of ${target} messages delivered`);
   const sorted = Float64Array.from(state.latencies).sort();
+  const nodeB = Float64Array.from(state.nodeBLatencies).sort();
   channel.send({
     type: 'delivered',
     deliveries: state.delivered,
@@ -133,6 +142,8 @@ async function expect(events: number, timeoutMs: number): Promise<void> {
     p50Ms: percentile(sorted, 0.5),
     p99Ms: percentile(sorted, 0.99),
     maxMs: sorted[sorted.length - 1] ?? Number.NaN,
+    nodeBP50Ms: percentile(nodeB, 0.5),
+    nodeBP99Ms: percentile(nodeB, 0.99),
   });
 }
 

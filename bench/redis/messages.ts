@@ -38,6 +38,9 @@ export type RedisLoadReply =
       p50Ms: number;
       p99Ms: number;
       maxMs: number;
+      /** Subscribers on node B only: every message reached them through Redis for both sides. */
+      nodeBP50Ms: number;
+      nodeBP99Ms: number;
     }
   | { type: 'error'; message: string };
 

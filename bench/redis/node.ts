@@ -8,6 +8,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { inspect } from 'node:util';
 import { initTRPC } from '@trpc/server';
 import { createClient } from 'redis';
 import { WebSocketServer } from 'ws';
@@ -62,7 +63,10 @@ async function startLanyard(): Promise<Node> {
     port: (wss.address() as AddressInfo).port,
     counts: () => ({ clients: wss.clients.size, localSubscribers: broker.subscriberCount(channelName) }),
     publish: (event) => {
-      broker.publish(channelName, event).catch((error: unknown) => channel.fail(error));
+      broker.publish(channelName, event).catch((error: unknown) => {
+        // The broker's message may be empty-ended; the driver's error is in `cause`.
+        channel.fail(new Error(`publish of seq ${event.seq} failed: ${inspect(error, { depth: 4 })}`));
+      });
     },
     close: async () => {
       await broker.close();

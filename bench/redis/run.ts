@@ -63,6 +63,8 @@ interface RedisRun {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  nodeBP50Ms: number;
+  nodeBP99Ms: number;
   subscribeMs: number;
   cpuNodeA: number;
   cpuNodeB: number;
@@ -144,6 +146,8 @@ async function runOnce(config: RedisConfig, impl: RedisImplName, runId: string):
       p50Ms: delivered.p50Ms,
       p99Ms: delivered.p99Ms,
       maxMs: delivered.maxMs,
+      nodeBP50Ms: delivered.nodeBP50Ms,
+      nodeBP99Ms: delivered.nodeBP99Ms,
       subscribeMs,
       cpuNodeA: cpu(0),
       cpuNodeB: cpu(1),
@@ -178,6 +182,8 @@ function printTable(config: RedisConfig, results: Map<RedisImplName, RedisRun[]>
     ['publish→deliver p50, ms ↓', (r) => r.p50Ms, (v) => dec1.format(v)],
     ['publish→deliver p99, ms ↓', (r) => r.p99Ms, (v) => dec1.format(v)],
     ['publish→deliver max, ms ↓', (r) => r.maxMs, (v) => dec1.format(v)],
+    ['  node B only (via Redis) p50, ms ↓', (r) => r.nodeBP50Ms, (v) => dec1.format(v)],
+    ['  node B only (via Redis) p99, ms ↓', (r) => r.nodeBP99Ms, (v) => dec1.format(v)],
     ['connect + subscribe, ms ↓', (r) => r.subscribeMs, (v) => int0.format(v)],
   ];
   const impls = config.impls;
@@ -223,7 +229,8 @@ export async function runRedisBench(): Promise<void> {
       console.log(
         `redis ${impl.padEnd(8)} run ${run}/${config.runs}: ${int0.format(r.deliveriesPerSec)} msgs/s delivered ` +
           `(${int0.format(r.deliveries)} in ${int0.format(r.elapsedMs)} ms, published in ${int0.format(r.publishMs)} ms); ` +
-          `p50 ${dec1.format(r.p50Ms)} ms, p99 ${dec1.format(r.p99Ms)} ms, max ${dec1.format(r.maxMs)} ms; ` +
+          `p50 ${dec1.format(r.p50Ms)} ms, p99 ${dec1.format(r.p99Ms)} ms, max ${dec1.format(r.maxMs)} ms ` +
+          `(node B p50 ${dec1.format(r.nodeBP50Ms)}, p99 ${dec1.format(r.nodeBP99Ms)}); ` +
           `CPU node A ${pct(r.cpuNodeA)}, node B ${pct(r.cpuNodeB)}, load ${pct(r.cpuLoad)}; ${loadLine()}`,
       );
     }
