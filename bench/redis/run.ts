@@ -98,28 +98,52 @@ async function deleteKeys(redisUrl: string, pattern: string): Promise<void> {
   }
 }
 
+/** Fails every step of a run as soon as any watched child exits or reports an error. */
+class FailFast {
+  private rejectAll: (error: unknown) => void = () => undefined;
+  private readonly failed = new Promise<never>((_, reject) => {
+    this.rejectAll = reject;
+  });
+
+  constructor() {
+    this.failed.catch(() => undefined);
+  }
+
+  watch<T extends Child<never, { type: string }>>(child: T): T {
+    // No reply has this type: the wait ends only when the child fails (exit, error).
+    const waitFor = child.waitFor as unknown as (this: T, type: string, timeoutMs: number) => Promise<unknown>;
+    waitFor.call(child, 'child-failed', 2 ** 31 - 1).catch((error: unknown) => this.rejectAll(error));
+    return child;
+  }
+
+  step<T>(promise: Promise<T>): Promise<T> {
+    return Promise.race([promise, this.failed]);
+  }
+}
+
 async function runOnce(config: RedisConfig, impl: RedisImplName, runId: string): Promise<RedisRun> {
   const prefix = `lanyard-bench-${runId}`;
   const env = { BENCH_IMPL: impl, BENCH_REDIS_URL: config.redisUrl, BENCH_REDIS_PREFIX: prefix, BENCH_REDIS_CHANNEL: `fanout-${runId}` };
   const nodes: Node[] = [];
   let load: Load | undefined;
+  const guard = new FailFast();
   try {
-    for (const name of ['A', 'B']) nodes.push(spawn<NodeCommand, NodeReply>(`node ${name} (${impl})`, 'node.ts', env));
-    const ports = await Promise.all(nodes.map(async (node) => (await node.waitFor('ready', 60_000)).port));
+    for (const name of ['A', 'B']) nodes.push(guard.watch(spawn<NodeCommand, NodeReply>(`node ${name} (${impl})`, 'node.ts', env)));
+    const ports = await guard.step(Promise.all(nodes.map(async (node) => (await node.waitFor('ready', 60_000)).port)));
     const scheme = impl === 'lanyard' ? 'ws' : 'http';
     const urls = ports.map((port) => `${scheme}://127.0.0.1:${port}`);
-    load = spawn<RedisLoadCommand, RedisLoadReply>(`load (${impl})`, 'load.ts', env);
+    load = guard.watch(spawn<RedisLoadCommand, RedisLoadReply>(`load (${impl})`, 'load.ts', env));
     const perNode = config.subscribersPerNode;
-    const { ms: subscribeMs } = await load.request(
+    const { ms: subscribeMs } = await guard.step(load.request(
       { type: 'subscribe', urls, subscribersPerNode: perNode, batch: config.connectBatch, timeoutMs: 60_000 },
       'subscribed',
       60_000 * Math.ceil((2 * perNode) / config.connectBatch),
-    );
+    ));
     // Every node holds exactly its share of sockets, each subscribed on the channel.
-    await waitUntil(`${perNode} subscribers on each node`, 30_000, async () => {
+    await guard.step(waitUntil(`${perNode} subscribers on each node`, 30_000, async () => {
       const counts = await Promise.all(nodes.map((node) => node.request({ type: 'count' }, 'count', 10_000)));
       return counts.every((c) => c.clients === perNode && c.localSubscribers === perNode);
-    });
+    }));
     // Let the nodes' Redis SUBSCRIBE land before the first publish (clients start "from now").
     await new Promise((resolve) => setTimeout(resolve, 500));
 
@@ -128,12 +152,14 @@ async function runOnce(config: RedisConfig, impl: RedisImplName, runId: string):
     const ticksBefore = ticks();
     const wallBefore = Date.now();
     const publishBudgetMs = Math.round((config.events / config.ratePerSec) * 1000) * 3 + 30_000;
-    const published = await nodeA.request(
+    const published = await guard.step(nodeA.request(
       { type: 'publish', events: config.events, ratePerSec: config.ratePerSec, payloadBytes: config.payloadBytes },
       'published',
       publishBudgetMs,
+    ));
+    const delivered = await guard.step(
+      load.request({ type: 'expect', events: published.events, timeoutMs: 120_000 }, 'delivered', 130_000),
     );
-    const delivered = await load.request({ type: 'expect', events: published.events, timeoutMs: 120_000 }, 'delivered', 130_000);
     const wallMs = Date.now() - wallBefore;
     const ticksAfter = ticks();
     const cpu = (i: number): number => ((ticksAfter[i] ?? 0) - (ticksBefore[i] ?? 0)) / (wallMs / 10);
