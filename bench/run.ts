@@ -402,7 +402,23 @@ async function main(config: BenchConfig, impls: ImplName[], note: string | undef
 const started = Date.now();
 let exitCode = 0;
 let watchdog: NodeJS.Timeout | undefined;
+/** `BENCH_SCENARIOS=redis`: the Redis fan-out scenario (needs Redis), on its own; see bench/redis/run.ts. */
+const redisOnly = (process.env['BENCH_SCENARIOS'] ?? '').split(',').map((s) => s.trim()).includes('redis');
 try {
+  if (redisOnly) {
+    if ((process.env['BENCH_SCENARIOS'] ?? '').split(',').some((s) => s.trim() !== 'redis' && s.trim() !== '')) {
+      throw new Error('BENCH_SCENARIOS=redis runs on its own; run the other scenarios separately');
+    }
+    const limitMs = Number(process.env['BENCH_TIMEOUT_MS'] ?? '') || 600_000;
+    watchdog = setTimeout(() => {
+      console.error(`bench FAILED: still running after ${limitMs} ms (BENCH_TIMEOUT_MS), aborting`);
+      process.exit(1);
+    }, limitMs);
+    const { runRedisBench } = await import('./redis/run.js');
+    await runRedisBench();
+    console.log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    process.exit(0);
+  }
   const config = readConfig();
   const { impls, note } = resolveImpls(config);
   const limitMs = timeoutMs(config, impls.length);

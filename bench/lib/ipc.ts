@@ -13,7 +13,11 @@ export function createChannel<TCommand extends { type: string }, TReply extends 
     if (process.send === undefined) throw new Error(`${name} must be started by bench/run.ts (no IPC channel)`);
     process.send(reply);
   };
+  let failed = false;
   const fail = (error: unknown): never => {
+    // Report the first failure only: one broken run can raise thousands of them.
+    if (failed) throw error;
+    failed = true;
     const message = error instanceof Error ? (error.stack ?? error.message) : inspect(error);
     console.error(`[${name}] ${message}`);
     try {
