@@ -47,6 +47,15 @@ export interface RedisBroker extends Broker {
   subscriberCount(channel: string): number;
 }
 
+/**
+ * What a driver's failure says, for a message: its `message`, or its name when the message is
+ * empty (node-redis's command `TimeoutError` has none), so a message never ends in "failed: ".
+ */
+export function describeDriverError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return error.message || error.name;
+}
+
 /** `publish` rejects with this when Redis did not take the event (code SERVICE_UNAVAILABLE, the driver's error as `cause`). */
 export class RedisBrokerError extends TRPCError {
   override readonly name = 'RedisBrokerError';
@@ -109,8 +118,7 @@ export function createRedisBroker(options: RedisBrokerOptions): RedisBroker {
     try {
       reply = await driver.runScript(publishScript, scriptKeys, args);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new RedisBrokerError(`publish to "${channel}" failed: ${reason}`, error);
+      throw new RedisBrokerError(`publish to "${channel}" failed: ${describeDriverError(error)}`, error);
     }
     const [epoch, offset] = Array.isArray(reply) ? (reply as unknown[]) : [];
     if (typeof epoch !== 'string' || !Number.isSafeInteger(Number(offset))) {
