@@ -20,14 +20,3 @@ export { HISTORY_GAP_CODE, HISTORY_GAP_MESSAGE_PREFIX, isHistoryGapError } from 
 export { createMemoryBroker } from './memory.js';
 export type { MemoryBroker } from './memory.js';
 export * from './redis/index.js';
-export type {
-  IoRedisClientLike,
-  IoRedisSubscriberLike,
-  NodeRedisClientLike,
-  NodeRedisClusterLike,
-  NodeRedisClusterSubscriberLike,
-  NodeRedisSubscriberLike,
-  RedisBroker,
-  RedisBrokerOptions,
-  RedisClientLike,
-} from './redis/index.js';

@@ -7,13 +7,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findRedis, uniquePrefix } from '../fixtures/redis.js';
+import { findRedis, freePort, uniquePrefix } from '../fixtures/redis.js';
 import { findChromium, launchChromium } from './chromium.js';
 import { DemoPage, isContiguous } from './demoPage.js';
 
@@ -28,14 +26,6 @@ if (chromiumPath === null && !inCI) {
 const ARTIFACTS = join(process.cwd(), 'artifacts');
 const poll = { timeout: 30_000, interval: 100 };
 const ROOMS = ['public', 'private'] as const;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe.skipIf(redis === null || (chromiumPath === null && !inCI))('the cluster demo (npm run start:cluster) in headless Chromium', () => {
   let launcher: ChildProcess | undefined;
