@@ -157,6 +157,7 @@ describe('our client ↔ our server', () => {
     await tokens.refresh(); // e.g. an HTTP link got a 401
     await waitFor(() => wsClient.stats.refreshes === 1, 'the in-band refresh');
     expect(await trpc.whoami.query()).toEqual({ token: 'ok-cat.2' });
+    expect(issued).toBe(2);
     expect(wsClient.stats.socketsOpened).toBe(1);
   });
 
