@@ -29,6 +29,18 @@ afterAll(killAllNodes);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Subscribes `client` to `room` after `lastEventId`, recording what arrives; unsubscribed after the test. */
+function follow(client: ReturnType<typeof makeClusterClient>, room: string, lastEventId: string) {
+  const received: number[] = [];
+  const errors: unknown[] = [];
+  const subscription = client.trpc.room.subscribe(
+    { room, lastEventId },
+    { onData: (event) => received.push(event.data), onError: (error) => errors.push(error) },
+  );
+  cleanups.push(() => subscription.unsubscribe());
+  return { received, errors };
+}
+
 describe.skipIf(redis === null)('node loss on a real Redis', () => {
   const prefix = uniquePrefix('nodeloss');
   const env = { REDIS_URL: redis?.url ?? '', LANYARD_PREFIX: prefix };
@@ -49,13 +61,7 @@ describe.skipIf(redis === null)('node loss on a real Redis', () => {
       const client = makeClusterClient(kind, firstAlive(nodes));
       cleanups.push(() => client.close());
       const start = await publisher.publish(room, 0);
-      const received: number[] = [];
-      const errors: unknown[] = [];
-      const subscription = client.trpc.room.subscribe(
-        { room, lastEventId: start },
-        { onData: (event) => received.push(event.data), onError: (error) => errors.push(error) },
-      );
-      cleanups.push(() => subscription.unsubscribe());
+      const { received, errors } = follow(client, room, start);
       await eventually(() => a.streams().length === 1, 'the client streams from node A');
 
       for (const n of range(1, N)) {
@@ -97,13 +103,7 @@ describe.skipIf(redis === null)('node loss on a real Redis', () => {
     const client = makeClusterClient('lanyard', firstAlive(nodes));
     cleanups.push(() => client.close());
     const start = await publishEverywhere(0);
-    const received: number[] = [];
-    const errors: unknown[] = [];
-    const subscription = client.trpc.room.subscribe(
-      { room, lastEventId: start },
-      { onData: (event) => received.push(event.data), onError: (error) => errors.push(error) },
-    );
-    cleanups.push(() => subscription.unsubscribe());
+    const { received, errors } = follow(client, room, start);
     await eventually(() => a.streams().length === 1, 'the client streams from node A');
     for (const n of range(1, KILL_AT)) {
       await publishEverywhere(n);
