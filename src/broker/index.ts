@@ -20,3 +20,15 @@ export { HISTORY_GAP_CODE, HISTORY_GAP_MESSAGE_PREFIX, isHistoryGapError } from 
 export { createMemoryBroker } from './memory.js';
 export type { MemoryBroker } from './memory.js';
 export * from './redis/index.js';
+export { clusterControlDefaults, createClusterControl } from './control/clusterControl.js';
+export type { ClusterControl, ClusterControlOptions, ClusterResult, ClusterRevokeOptions, SessionKeyTarget } from './control/clusterControl.js';
+export { createMemoryControlBus } from './control/memory.js';
+export type {
+  ControlBus,
+  ControlCommand,
+  ControlEnvelope,
+  ControlMembership,
+  ControlNode,
+  ControlReply,
+  RevocationRecord,
+} from './control/types.js';

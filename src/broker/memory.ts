@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { tracked } from '@trpc/server';
 import type { TrackedEnvelope } from '@trpc/server';
 import { ChannelLog } from './channelLog.js';
+import { createMemoryControlBus } from './control/memory.js';
 import { BrokerClosedError, HistoryGapError } from './errors.js';
 import { formatEventId } from './eventId.js';
 import { parseLastEventId, resumeGap } from './recovery.js';
@@ -35,6 +36,7 @@ export function createMemoryBroker(options?: BrokerOptions): MemoryBroker {
   const channels = new Map<string, ChannelLog>();
   const epochPrefix = randomBytes(6).toString('base64url');
   let epochCounter = 0;
+  const control = createMemoryControlBus();
   let closed = false;
 
   const sweep = (): void => {
@@ -153,10 +155,12 @@ export function createMemoryBroker(options?: BrokerOptions): MemoryBroker {
       }
     },
     stream,
+    control,
     close(): Promise<void> {
       if (closed) return Promise.resolve();
       closed = true;
       clearInterval(sweeper);
+      control.close();
       for (const log of channels.values()) log.wakeAll();
       return Promise.resolve();
     },

@@ -1,4 +1,5 @@
 import type { TrackedEnvelope } from '@trpc/server';
+import type { ControlBus } from './control/types.js';
 
 /** Why a stream could not replay every event after its `lastEventId`. */
 export type HistoryGapReason =
@@ -78,6 +79,12 @@ export interface Broker {
     channel: string,
     options?: StreamOptions<TSnapshot>,
   ): AsyncIterable<TrackedEnvelope<TData | TSnapshot>>;
+  /**
+   * Cluster control: the commands (revoke, re-authenticate, reconnect by session key) every node
+   * applies, and the revocation records every node checks. A handler given this broker joins it;
+   * `createClusterControl(broker)` drives it from any process.
+   */
+  readonly control: ControlBus;
   /** Ends every stream (with `BrokerClosedError`) and releases the broker's resources. Idempotent. */
   close(): Promise<void>;
 }

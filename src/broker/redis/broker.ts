@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { tracked, TRPCError } from '@trpc/server';
 import type { TrackedEnvelope } from '@trpc/server';
+import { createMemoryControlBus } from '../control/memory.js';
 import { BrokerClosedError } from '../errors.js';
 import { formatEventId } from '../eventId.js';
 import { parseLastEventId } from '../recovery.js';
@@ -174,9 +175,11 @@ export function createRedisBroker(options: RedisBrokerOptions): RedisBroker {
     }
   }
 
+  const control = createMemoryControlBus(); // placeholder until the Redis control bus lands
   return {
     publish,
     stream,
+    control,
     close(): Promise<void> {
       if (closed) return Promise.resolve();
       closed = true;
