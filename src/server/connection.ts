@@ -6,6 +6,7 @@ import { PING, PONG } from '../protocol/messages.js';
 import type { AuthHost, AuthRequest } from './auth/authenticator.js';
 import { Authenticator, closeCodeFor } from './auth/authenticator.js';
 import type { SessionBase } from './auth/types.js';
+import type { RevocationGate } from './cluster/revocationGate.js';
 import { runCall } from './calls.js';
 import { answerQueuedCall, sessionChangedWhileQueued } from './queuedCalls.js';
 import { refuseOverLimit } from './refusals.js';
@@ -35,6 +36,8 @@ export interface ConnectionShared<TRouter extends AnyRouter, TReq, TRes, TSessio
   readonly maxSubscriptions: number;
   readonly maxConcurrentCalls: number;
   readonly maxBufferedBytes: number;
+  /** The revocation records every session passes (cluster control), or null without them. Set once, before the first connection. */
+  revocations: RevocationGate<TSession> | null;
   /** Called once when the connection is closed, so the handler can forget it. */
   onClosed(connection: Connection<TRouter, TReq, TRes, TSession>): void;
 }
@@ -74,7 +77,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     this.frames = shared.frames;
     this.errors = new ErrorReporter<TRouter, unknown>(this.router, request.req, shared.options.onError as never);
     this.subscriptions = new SubscriptionRegistry(this, this.deliverable);
-    this.auth = new Authenticator(shared.options, request, this, shared.authTimeoutMs);
+    this.auth = new Authenticator(shared.options, request, this, shared.authTimeoutMs, shared.revocations);
     this.phase = request.expectsConnectionParams ? Phase.AwaitingParams : Phase.Authenticating;
     this.outgoing = new Outgoing(socket, shared.maxBufferedBytes, !shared.options.experimental_encoder, () =>
       this.close(CloseCode.SlowConsumer, `more than ${shared.maxBufferedBytes} bytes waiting to be sent`),

@@ -1,11 +1,16 @@
 import type { AnyRouter } from '@trpc/server';
+import { getTRPCErrorFromUnknown } from '@trpc/server';
+import type { ClusterResult, ClusterRevokeOptions, SessionKeyTarget } from '../broker/control/clusterControl.js';
 import { CloseCode } from '../protocol/closeCodes.js';
 import type { ReconnectNotification } from '../protocol/messages.js';
 import { LANYARD_PROTOCOL_VERSION } from '../protocol/messages.js';
 import type { RouterSession, SessionBase } from './auth/types.js';
 import { authDefaults } from './auth/types.js';
+import type { ClusterSide } from './cluster/setup.js';
+import { setUpCluster } from './cluster/setup.js';
 import type { ConnectionRequest, ConnectionShared } from './connection.js';
 import { Connection } from './connection.js';
+import { ErrorReporter } from './errors.js';
 import { FrameBuilder } from './frames.js';
 import type { CoreHandlerOptions } from './options.js';
 import { coreHandlerDefaults } from './options.js';
@@ -23,22 +28,51 @@ export interface CoreHandler<TRouter extends AnyRouter, TReq, TRes, TSession ext
   connect(socket: ServerSocket, request: ConnectionRequest<TReq, TRes>): Connection<TRouter, TReq, TRes, TSession>;
   /** The open connections. */
   readonly connections: ReadonlySet<Connection<TRouter, TReq, TRes, TSession>>;
-  /** Sends tRPC's `reconnect` notification, encoded once, to every open connection. */
-  broadcastReconnectNotification(): void;
   /**
-   * Ends every authenticated session for which `filter` is true (close 4410); returns how many.
-   * A session still being authenticated when it is called is checked against `filter` before it
-   * goes live (and closed with 4410 if it matches); those are not counted.
+   * Sends tRPC's `reconnect` notification, encoded once, to every open connection: at once on
+   * this node, and with a `broker` on every node. Resolves with the count (it never needs awaiting:
+   * a failure to reach the other nodes rejects a promise nobody has to handle).
+   */
+  broadcastReconnectNotification(): Promise<ClusterResult>;
+  /**
+   * Ends every authenticated session on this node for which `filter` is true (close 4410);
+   * returns how many. A session still being authenticated when it is called is checked against
+   * `filter` before it goes live (and closed with 4410 if it matches); those are not counted.
    */
   revoke(filter: (session: TSession) => boolean, options?: RevokeOptions): number;
+  /**
+   * Revokes every session with `key` among its `sessionKeys`, on every node, and writes a
+   * revocation record (for `forMs`) that every node checks at connect, in-band re-authentication,
+   * resume and revalidation. Resolves with the count across the nodes that answered; rejects
+   * when the record could not be stored (this node's sessions are closed all the same).
+   */
+  revoke(target: SessionKeyTarget, options?: ClusterRevokeOptions): Promise<ClusterResult>;
   /**
    * Asks every client whose session matches `filter` for fresh credentials now (trpc-lanyard
    * clients in band, stock clients by tRPC's `reconnect`); one that has not re-authenticated
    * within `authTimeoutMs` is closed with 4408. Returns how many were asked.
    */
   requestReauthentication(filter: (session: TSession) => boolean): number;
-  /** Closes every connection with `code` (default 1001, going away) and stops the handler's timers. */
+  /** The same for every session with `key` among its `sessionKeys`, on every node; resolves with the count. */
+  requestReauthentication(target: SessionKeyTarget): Promise<ClusterResult>;
+  /** Closes every connection with `code` (default 1001, going away), leaves the cluster and stops the handler's timers. */
   closeAll(code?: number, reason?: string): void;
+}
+
+/**
+ * A failure of the handler's own (not one connection's): a cluster re-check that could not
+ * read the store. To `onError` (with `req` undefined), else to the console.
+ */
+function reportHandlerError<TRouter extends AnyRouter, TReq, TRes, TSession extends SessionBase>(
+  options: CoreHandlerOptions<TRouter, TReq, TRes, TSession>,
+  cause: unknown,
+): void {
+  if (!options.onError) {
+    console.error('[trpc-lanyard]', cause);
+    return;
+  }
+  const error = getTRPCErrorFromUnknown(cause);
+  new ErrorReporter(options.router, undefined as TReq, options.onError).notify({ error, type: 'unknown', path: undefined, input: undefined });
 }
 
 /** Builds the core of a handler from the options shared by every adapter. */
@@ -68,6 +102,7 @@ export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSessio
     maxSubscriptions: options.maxSubscriptionsPerConnection ?? coreHandlerDefaults.maxSubscriptionsPerConnection,
     maxConcurrentCalls: options.maxConcurrentCallsPerConnection ?? coreHandlerDefaults.maxConcurrentCallsPerConnection,
     maxBufferedBytes: options.maxBufferedBytes ?? coreHandlerDefaults.maxBufferedBytes,
+    revocations: null,
     onClosed: (connection) => connections.delete(connection),
   };
   // One timer for every connection's revalidation, not one per connection.
@@ -85,6 +120,64 @@ export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSessio
       const session = connection.auth.session;
       return session !== null && connection.isOpen && filter(session);
     });
+  const revokeWhere = (filter: (session: TSession) => boolean, reason: string): number => {
+    const revoked = matching(filter);
+    for (const connection of revoked) connection.close(CloseCode.Revoked, reason);
+    // Sessions still being authenticated (or replaced) are checked against it before they go live.
+    for (const connection of connections) connection.auth.noteRevocation(filter, reason);
+    return revoked.length;
+  };
+  const reauthenticateWhere = (filter: (session: TSession) => boolean): number => {
+    const asked = matching(filter);
+    for (const connection of asked) connection.auth.requestReauthentication();
+    return asked.length;
+  };
+  const broadcastReconnect = (): number => {
+    const notification: ReconnectNotification = { id: null, method: 'reconnect' };
+    const frame = frames.message(notification);
+    let count = 0;
+    for (const connection of connections) {
+      if (!connection.isOpen) continue;
+      connection.send(frame);
+      count++;
+    }
+    return count;
+  };
+
+  const cluster: ClusterSide<TSession> | null = setUpCluster<TSession>(
+    options,
+    {
+      revoke: revokeWhere,
+      requestReauthentication: reauthenticateWhere,
+      broadcastReconnect,
+      *sessions() {
+        for (const connection of connections) if (connection.auth.session !== null) yield connection.auth.session;
+      },
+      report: (cause) => reportHandlerError(options, cause),
+    },
+    options.revalidateIntervalMs ?? authDefaults.revalidateIntervalMs,
+  );
+  shared.revocations = cluster?.gate ?? null;
+  const localNode = 'local';
+  const needCluster = (call: string): NonNullable<typeof cluster> => {
+    if (cluster === null || !cluster.gate.keyed) {
+      throw new TypeError(`trpc-lanyard: ${call}({ key }) needs the sessionKeys option (and a broker to reach other nodes)`);
+    }
+    return cluster;
+  };
+
+  function revoke(filter: (session: TSession) => boolean, options?: RevokeOptions): number;
+  function revoke(target: SessionKeyTarget, options?: ClusterRevokeOptions): Promise<ClusterResult>;
+  function revoke(target: ((session: TSession) => boolean) | SessionKeyTarget, revokeOptions: RevokeOptions & ClusterRevokeOptions = {}): number | Promise<ClusterResult> {
+    if (typeof target === 'function') return revokeWhere(target, revokeOptions.reason ?? 'session revoked');
+    return needCluster('revoke').control.revoke(target, revokeOptions);
+  }
+  function requestReauthentication(filter: (session: TSession) => boolean): number;
+  function requestReauthentication(target: SessionKeyTarget): Promise<ClusterResult>;
+  function requestReauthentication(target: ((session: TSession) => boolean) | SessionKeyTarget): number | Promise<ClusterResult> {
+    if (typeof target === 'function') return reauthenticateWhere(target);
+    return needCluster('requestReauthentication').control.requestReauthentication(target);
+  }
 
   return {
     connections,
@@ -95,24 +188,19 @@ export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSessio
       return connection;
     },
     broadcastReconnectNotification() {
-      const notification: ReconnectNotification = { id: null, method: 'reconnect' };
-      const frame = frames.message(notification);
-      for (const connection of connections) connection.send(frame);
+      if (cluster === null) {
+        const affected = broadcastReconnect();
+        return Promise.resolve({ affected, waitedFor: [localNode], answered: [localNode] });
+      }
+      const result = cluster.control.broadcastReconnectNotification();
+      result.catch(() => {}); // stock's signature returns nothing: nobody has to await this
+      return result;
     },
-    revoke(filter, { reason = 'session revoked' } = {}) {
-      const revoked = matching(filter);
-      for (const connection of revoked) connection.close(CloseCode.Revoked, reason);
-      // Sessions still being authenticated (or replaced) are checked against it before they go live.
-      for (const connection of connections) connection.auth.noteRevocation(filter, reason);
-      return revoked.length;
-    },
-    requestReauthentication(filter) {
-      const asked = matching(filter);
-      for (const connection of asked) connection.auth.requestReauthentication();
-      return asked.length;
-    },
+    revoke,
+    requestReauthentication,
     closeAll(code = CloseCode.GoingAway, reason = 'server shutting down') {
       clearInterval(revalidation);
+      cluster?.member.leave();
       for (const connection of [...connections]) connection.close(code, reason);
     },
   };

@@ -2,6 +2,7 @@ import type { AnyRouter, inferRouterContext, TRPCError } from '@trpc/server';
 import type { TRPCRequestInfo } from '@trpc/server/http';
 import type { AllowedOrigins } from './auth/origin.js';
 import type { AuthOptions, RouterSession, SessionBase } from './auth/types.js';
+import type { ClusterOptions } from './cluster/options.js';
 
 /** Encodes and decodes frames other than `PING`/`PONG`; the same shape as tRPC's `experimental_encoder`. */
 export interface Encoder {
@@ -44,7 +45,8 @@ export interface ErrorInfo<TRouter extends AnyRouter, TReq> {
  * it explicitly when neither says.
  */
 export interface CoreHandlerOptions<TRouter extends AnyRouter, TReq, TRes, TSession extends SessionBase = RouterSession<TRouter>>
-  extends AuthOptions<TSession, TReq> {
+  extends AuthOptions<TSession, TReq>,
+    ClusterOptions<TSession> {
   /** The router to serve. */
   router: TRouter;
   /**

@@ -5,7 +5,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import { CloseCode } from '../../protocol/closeCodes.js';
 import { PING } from '../../protocol/messages.js';
 import type { CredentialCarriers, RouterSession, SessionBase } from '../../server/auth/types.js';
-import type { CoreHandler, RevokeOptions } from '../../server/handler.js';
+import type { CoreHandler } from '../../server/handler.js';
 import { ErrorReporter } from '../../server/errors.js';
 import { createCoreHandler } from '../../server/handler.js';
 import type { CoreHandlerOptions, CreateContextOptions } from '../../server/options.js';
@@ -46,22 +46,17 @@ export interface WSSHandlerOptions<TRouter extends AnyRouter, TSession extends S
   prefix?: string;
 }
 
-/** What both entry points return. */
-export interface WSHandlerControls<TSession extends SessionBase = SessionBase> {
-  /** Asks every connected client to reconnect (tRPC's `reconnect` notification), e.g. before a deploy. */
-  broadcastReconnectNotification(): void;
-  /** Ends every session on this server for which `filter` is true (close 4410 with `reason`); returns how many. */
-  revoke(filter: (session: TSession) => boolean, options?: RevokeOptions): number;
+/**
+ * What both entry points return: the core's controls (`broadcastReconnectNotification`,
+ * `revoke` and `requestReauthentication`, each by filter on this node or by session key on every
+ * node), plus `close`.
+ */
+export interface WSHandlerControls<TSession extends SessionBase = SessionBase>
+  extends Pick<CoreHandler<AnyRouter, IncomingMessage, WebSocket, TSession>, 'broadcastReconnectNotification' | 'revoke' | 'requestReauthentication'> {
   /**
-   * Asks the clients whose session matches `filter` for fresh credentials now (e.g. after a
-   * role change); one that does not re-authenticate within `authTimeoutMs` is closed with
-   * 4408. Stock clients get tRPC's `reconnect` notification. Returns how many were asked.
-   */
-  requestReauthentication(filter: (session: TSession) => boolean): number;
-  /**
-   * Closes every connection with 1001 (going away) and stops the handler's timers. Sockets that
-   * open later are closed at once with 1001 'server shutting down'; call `wss.close()` too so
-   * that the server stops accepting them.
+   * Closes every connection with 1001 (going away), leaves the cluster and stops the handler's
+   * timers. Sockets that open later are closed at once with 1001 'server shutting down'; call
+   * `wss.close()` too so that the server stops accepting them.
    */
   close(): void;
 }
@@ -141,9 +136,9 @@ export function getWSConnectionHandler<TRouter extends AnyRouter, TSession exten
     serve(core, opts, sweeper, ws, req);
   };
   const controls: WSHandlerControls<TSession> = {
-    broadcastReconnectNotification: () => core.broadcastReconnectNotification(),
-    revoke: (filter, options) => core.revoke(filter, options),
-    requestReauthentication: (filter) => core.requestReauthentication(filter),
+    broadcastReconnectNotification: core.broadcastReconnectNotification,
+    revoke: core.revoke,
+    requestReauthentication: core.requestReauthentication,
     close: () => {
       closed = true;
       sweeper?.stop();

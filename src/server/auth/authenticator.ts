@@ -3,6 +3,7 @@ import { TRPCError } from '@trpc/server';
 import { CloseCode } from '../../protocol/closeCodes.js';
 import type { AuthenticateMessage, RefreshRequest, SessionNotification } from '../../protocol/messages.js';
 import { AuthRefusalReason } from '../../protocol/messages.js';
+import type { RevocationGate } from '../cluster/revocationGate.js';
 import type { CoreHandlerOptions } from '../options.js';
 import { AuthHooks, RevokedInFlight } from './hooks.js';
 import type { AuthHost, AuthRequest } from './host.js';
@@ -51,6 +52,7 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
     private readonly request: AuthRequest<TReq, TRes>,
     private readonly host: AuthHost,
     private readonly authTimeoutMs: number,
+    revocations: RevocationGate<TSession> | null,
   ) {
     const expiryGraceMs = options.expiryGraceMs ?? authDefaults.expiryGraceMs;
     this.clock = new SessionClock(options.refreshAheadMs ?? authDefaults.refreshAheadMs, expiryGraceMs, {
@@ -59,7 +61,7 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
       graceOver: () => host.close(CloseCode.SessionExpired, 'session expired'),
     });
     this.changes = new SessionChanges(this.aborter.signal, authTimeoutMs);
-    this.hooks = new AuthHooks(options, request, this.aborter.signal);
+    this.hooks = new AuthHooks(options, request, this.aborter.signal, revocations);
     this.limiter = new ReauthenticationLimiter(
       options.maxReauthenticationsPerMinute ?? authDefaults.maxReauthenticationsPerMinute,
       Date.now(),
@@ -83,6 +85,7 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
       let ctx: unknown;
       try {
         session = await this.hooks.authenticate(connectionParams, null, change);
+        if (session !== null) await this.hooks.checkRevocations(session, change, this.reportUnchecked);
         ctx = await change.wait(this.hooks.createContext(connectionParams, session));
         if (session !== null) this.hooks.admit(session, change);
       } catch (cause) {
@@ -180,6 +183,7 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
       // An answer to `requestReauthentication()` is a re-check of the grant, not a bid for a later expiry.
       const answersRequest = this.requested !== null && answers !== undefined && answers >= this.requested.seq;
       if (!answersRequest && isNotFresher(this.current, session, this.hooks.sameGrant(this.current, session))) throw notFresher();
+      await this.hooks.checkRevocations(session, change, this.reportUnchecked);
       ctx = await change.wait(this.hooks.createContext(connectionParams, session));
       this.hooks.admit(session, change);
     } catch (cause) {
@@ -215,6 +219,7 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
       }
       if (result === session) return;
       const replacement = checkSession<TSession>(result, 'revalidate');
+      await this.hooks.checkRevocations(replacement, change, this.reportUnchecked);
       const ctx = await change.wait(this.hooks.createContext(this.params, replacement));
       this.hooks.admit(replacement, change);
       if (!this.host.isOpen || this.current !== session) return;
@@ -266,6 +271,11 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
     const shape = withRefusalReason(errors.report(cause, 'unknown', undefined, undefined, false), cause);
     this.host.send(frames.error(frames.head(message.id, undefined), shape));
   }
+
+  /** Revocation records that could not be read, for a session admitted anyway (`onRevocationsUnavailable: 'admit'`). */
+  private readonly reportUnchecked = (cause: unknown): void => {
+    this.host.errors.report(cause, 'unknown', undefined, undefined);
+  };
 
   /** A mistake in the app's hooks is logged even without `onError`. */
   private loud(cause: unknown): unknown {

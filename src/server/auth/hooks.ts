@@ -1,4 +1,5 @@
 import type { AnyRouter } from '@trpc/server';
+import type { RevocationGate } from '../cluster/revocationGate.js';
 import type { CoreHandlerOptions } from '../options.js';
 import type { AuthRequest } from './host.js';
 import { defaultSameAuthorization } from './sameAuthorization.js';
@@ -24,6 +25,8 @@ export class AuthHooks<TRouter extends AnyRouter, TReq, TRes, TSession extends S
     private readonly request: AuthRequest<TReq, TRes>,
     /** Aborted when the connection ends; `createContext` gets it as `info.signal`. */
     private readonly closed: AbortSignal,
+    /** The revocation records (cluster control), or null without them. */
+    private readonly revocations: RevocationGate<TSession> | null,
   ) {}
 
   /** Whether the server has sessions at all (an `authenticate` hook). */
@@ -41,6 +44,17 @@ export class AuthHooks<TRouter extends AnyRouter, TReq, TRes, TSession extends S
     const session = checkSession<TSession>(result, 'authenticate');
     if (hasExpiredBy(session, Date.now())) throw expiredCredentials();
     return session;
+  }
+
+  /**
+   * Refuses a session that a revocation record ends ({@link RevokedInFlight}: close 4410 with the
+   * record's reason) before anything runs under it. `report` hears of records that could not be
+   * read when the policy admits the session anyway.
+   */
+  async checkRevocations(session: TSession, change: SessionChange<TSession>, report: (cause: unknown) => void): Promise<void> {
+    if (this.revocations === null) return;
+    const reason = await change.wait(this.revocations.check(session, report));
+    if (reason !== null) throw new RevokedInFlight(reason);
   }
 
   createContext(connectionParams: Record<string, string> | null, session: TSession | null): Promise<unknown> | unknown {

@@ -51,13 +51,22 @@ export function checkSession<TSession extends SessionBase>(result: unknown, hook
       message: `trpc-lanyard: ${hook} returned ${describe(result)} instead of a session object (${refuse})`,
     });
   }
-  const { expiresAt } = result as SessionBase;
-  if (expiresAt !== undefined && expiresAt !== null && !(typeof expiresAt === 'number' && Number.isFinite(expiresAt))) {
+  const { expiresAt, issuedAt } = result as SessionBase;
+  if (!isOptionalTime(expiresAt)) {
     throw new SessionMisuseError(
       `${hook} returned a session whose expiresAt is ${describe(expiresAt)}; it must be a finite number of milliseconds since the epoch, or null/absent for a session that never expires`,
     );
   }
+  if (!isOptionalTime(issuedAt)) {
+    throw new SessionMisuseError(
+      `${hook} returned a session whose issuedAt is ${describe(issuedAt)}; it must be a finite number of milliseconds since the epoch, or null/absent`,
+    );
+  }
   return result as TSession;
+}
+
+function isOptionalTime(value: unknown): boolean {
+  return value === undefined || value === null || (typeof value === 'number' && Number.isFinite(value));
 }
 
 /** When a checked session expires (ms since the epoch), or null for never. */

@@ -12,6 +12,13 @@ import type { TRPCRequestInfo } from '@trpc/server/http';
 export type SessionBase = object & {
   /** When the session expires, in milliseconds since the epoch (server clock). Absent or null: never. */
   readonly expiresAt?: number | null;
+  /**
+   * When its credentials were issued, in milliseconds since the epoch (e.g. a JWT's `iat × 1000`).
+   * A revocation by session key ends the sessions issued before it, so a login after
+   * "log out everywhere" passes; a session without it counts as issued before every revocation
+   * (refused until the revocation record expires).
+   */
+  readonly issuedAt?: number | null;
   readonly then?: never;
 };
 
