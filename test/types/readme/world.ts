@@ -10,6 +10,8 @@ export interface Session {
   readonly userId: string;
   readonly roles: readonly string[];
   readonly expiresAt: number;
+  /** When the token was issued (ms): a revocation by key spares sessions issued after it. */
+  readonly issuedAt?: number;
 }
 
 /** The README's auth examples: a router whose context carries the session, as most apps do. */
