@@ -2,10 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Cluster } from 'ioredis';
 import { createCluster } from 'redis';
-import { createRedisBroker, parseEventId } from '../../src/broker/index.js';
+import { createClusterControl, createRedisBroker, parseEventId } from '../../src/broker/index.js';
 import type { RedisBroker, RedisClientLike } from '../../src/broker/index.js';
 import { canStartRedisCluster, startOwnRedisCluster, uniquePrefix } from '../fixtures/redis.js';
 import type { OwnRedisCluster } from '../fixtures/redis.js';
+import { listed, RecordingNode } from './controlContract.js';
 import { Collector, eventually, range } from './redisHarness.js';
 
 // Redis Cluster: a channel's keys share a hash tag (one slot), scripts go to that slot's master, and
@@ -74,4 +75,29 @@ describe.skipIf(cluster === null).each(['node-redis', 'ioredis'] as const)('Redi
       close();
     }
   });
+
+  it('carries the control bus: commands, replies, node list and revocation records (one slot)', async () => {
+    const ports = cluster?.ports ?? [];
+    const { client, close } = await connect(driver, ports[1] ?? 0);
+    const prefix = uniquePrefix(`cluster-control-${driver}`);
+    const brokers: RedisBroker[] = [createRedisBroker({ client, prefix }), createRedisBroker({ client, prefix })];
+    const [a, b] = brokers as [RedisBroker, RedisBroker];
+    try {
+      const node = new RecordingNode('n', 3);
+      b.control.join(node);
+      await listed(a.control, [node]);
+      const result = await createClusterControl(a, { timeoutMs: 5_000 }).revoke({ key: 'user:1' }, { reason: 'banned', forMs: 60_000 });
+      expect(result).toEqual({ affected: 3, waitedFor: [node.id], answered: [node.id] });
+      expect(node.applied.map((e) => e.command.kind)).toEqual(['revoke']);
+      const keys = range(1, 600).map((n) => `user:${n}`);
+      await Promise.all(keys.slice(1).map((key) => a.control.writeRevocation({ key, reason: 'r', revokedAt: 1 }, 60_000)));
+      const records = await b.control.readRevocations([...keys, 'user:none']);
+      expect(records.map((r) => r.key).sort()).toEqual([...keys].sort());
+      expect(records.find((r) => r.key === 'user:1')?.reason).toBe('banned');
+    } finally {
+      await Promise.all(brokers.map((broker) => broker.close()));
+      close();
+    }
+  });
 });
+

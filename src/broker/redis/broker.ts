@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { tracked, TRPCError } from '@trpc/server';
+import { tracked } from '@trpc/server';
 import type { TrackedEnvelope } from '@trpc/server';
-import { createMemoryControlBus } from '../control/memory.js';
 import { BrokerClosedError } from '../errors.js';
 import { formatEventId } from '../eventId.js';
 import { parseLastEventId } from '../recovery.js';
@@ -11,12 +10,16 @@ import { readCatchUp } from './catchUp.js';
 import type { RedisClientLike } from './client.js';
 import { createDriver } from './client.js';
 import { encodePayload } from './codec.js';
+import { createRedisControlBus } from './control.js';
+import { describeDriverError, RedisBrokerError } from './errors.js';
 import { Cursor } from './cursor.js';
 import { PubSubHub } from './hub.js';
 import { channelKeys } from './keys.js';
 import type { ChannelKeys } from './keys.js';
 import { checkPositionInterval, PositionCheck } from './position.js';
 import { publishScript } from './scripts.js';
+
+export { describeDriverError, RedisBrokerError } from './errors.js';
 
 /** Options of {@link createRedisBroker}. */
 export interface RedisBrokerOptions extends BrokerOptions {
@@ -40,7 +43,35 @@ export interface RedisBrokerOptions extends BrokerOptions {
    * @default 10_000 (10 seconds)
    */
   positionCheckIntervalMs?: number;
+  /**
+   * How often each node reads the control log (revoke, re-authenticate, reconnect) without being woken. A
+   * post wakes every node over pub/sub at once; this poll is what delivers a command whose wake was lost,
+   * and what notices that the command connection dropped.
+   * @default 1_000 (1 second)
+   */
+  controlPollIntervalMs?: number;
+  /**
+   * How long this broker's nodes count as alive after their last heartbeat (sent every `nodeTtlMs / 3`,
+   * timed by Redis's clock): a cluster-wide call waits for the answers of the nodes alive when it is made, so
+   * a node that died is waited for (up to the call's timeout) for at most this long after its death.
+   * @default 15_000 (15 seconds)
+   */
+  nodeTtlMs?: number;
+  /**
+   * Control commands kept in the log (at least this many: Redis trims whole blocks). A node cut off from Redis
+   * while more are posted misses the oldest; it re-checks its sessions against the revocation records when it
+   * is back either way.
+   * @default 10_000 (commands)
+   */
+  controlLogLength?: number;
 }
+
+/** The defaults of the control options of {@link RedisBrokerOptions}. */
+export const redisControlDefaults = {
+  controlPollIntervalMs: 1_000,
+  nodeTtlMs: 15_000,
+  controlLogLength: 10_000,
+} as const;
 
 /** A {@link Broker} on Redis, plus an introspection helper. */
 export interface RedisBroker extends Broker {
@@ -49,35 +80,28 @@ export interface RedisBroker extends Broker {
 }
 
 /**
- * What a driver's failure says, for a message: its `message`, or its name when the message is
- * empty (node-redis's command `TimeoutError` has none), so a message never ends in "failed: ".
- */
-export function describeDriverError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  return error.message || error.name;
-}
-
-/** `publish` rejects with this when Redis did not take the event (code SERVICE_UNAVAILABLE, the driver's error as `cause`). */
-export class RedisBrokerError extends TRPCError {
-  override readonly name = 'RedisBrokerError';
-
-  constructor(message: string, cause?: unknown) {
-    super({ code: 'SERVICE_UNAVAILABLE', message: `trpc-lanyard/broker: ${message}`, cause });
-  }
-}
-
-/**
  * A broker whose channels live in Redis, so any node can resume any client exactly: per channel a meta hash
  * (epoch, top offset) and a Stream whose entry ids are the offsets, appended and published by one Lua script;
  * live events reach each node over one pub/sub connection, one SUBSCRIBE per channel however many local streams.
  */
 export function createRedisBroker(options: RedisBrokerOptions): RedisBroker {
-  const { client, prefix = 'lanyard', positionCheckIntervalMs = 10_000, ...retention } = options;
+  const {
+    client,
+    prefix = 'lanyard',
+    positionCheckIntervalMs = 10_000,
+    controlPollIntervalMs = redisControlDefaults.controlPollIntervalMs,
+    nodeTtlMs = redisControlDefaults.nodeTtlMs,
+    controlLogLength = redisControlDefaults.controlLogLength,
+    ...retention
+  } = options;
   if (typeof prefix !== 'string' || prefix.length === 0) {
     throw new TypeError('trpc-lanyard/broker: prefix must be a non-empty string');
   }
   const opts = resolveBrokerOptions(retention);
   const intervalMs = checkPositionInterval(positionCheckIntervalMs);
+  checkControlOption('controlPollIntervalMs', controlPollIntervalMs, 2_147_483_647);
+  checkControlOption('nodeTtlMs', nodeTtlMs, 2_147_483_647);
+  checkControlOption('controlLogLength', controlLogLength, Number.MAX_SAFE_INTEGER);
   const driver = createDriver(client);
   const hub = new PubSubHub(driver);
   const cursors = new Set<Cursor>();
@@ -175,18 +199,18 @@ export function createRedisBroker(options: RedisBrokerOptions): RedisBroker {
     }
   }
 
-  const control = createMemoryControlBus(); // placeholder until the Redis control bus lands
+  const control = createRedisControlBus({ driver, hub, prefix, pollIntervalMs: controlPollIntervalMs, nodeTtlMs, logLength: controlLogLength });
   return {
     publish,
     stream,
     control,
-    close(): Promise<void> {
-      if (closed) return Promise.resolve();
+    async close(): Promise<void> {
+      if (closed) return;
       closed = true;
       positionCheck.close();
       for (const cursor of cursors) cursor.fail(new BrokerClosedError());
+      await control.close();
       hub.close();
-      return Promise.resolve();
     },
     subscriberCount: (channel) => hub.listenerCount(channelKeys(prefix, channel).pubsub),
   };
@@ -206,5 +230,12 @@ function subscribeThenRead(hub: PubSubHub, pubsub: string, cursor: Cursor, retry
 function checkChannel(channel: string): void {
   if (typeof channel !== 'string' || channel.length === 0) {
     throw new TypeError('trpc-lanyard/broker: channel must be a non-empty string');
+  }
+}
+
+/** Checks a control option: a positive integer no larger than `max`. */
+function checkControlOption(name: string, value: number, max: number): void {
+  if (!Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw new RangeError(`trpc-lanyard/broker: ${name} must be a positive integer no larger than ${max}, got ${String(value)}`);
   }
 }

@@ -30,6 +30,7 @@ export interface NodeRedisClusterLike {
 
 /** A node-redis Cluster client in subscriber mode (the broker makes one with `duplicate()`). */
 export interface NodeRedisClusterSubscriberLike {
+  readonly isReady: boolean;
   connect(): Promise<unknown>;
   subscribe(channel: string, listener: (message: string, channel: string) => unknown): Promise<unknown>;
   /** Called without a listener: the connection is the broker's alone, with one listener per channel. */
@@ -59,10 +60,12 @@ export interface IoRedisSubscriberLike {
 export type RedisClientLike = NodeRedisClientLike | NodeRedisClusterLike | IoRedisClientLike;
 
 
-/** What the broker needs from Redis, whichever driver: scripts on the command connection, one pub/sub connection. */
+/** What the broker needs from Redis, whichever driver: scripts and commands on the command connection, one pub/sub connection. */
 export interface RedisDriver {
   ready(): boolean;
   runScript(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown>;
+  /** One command (`['MGET', k1, k2]`); on a Cluster it goes to the master of `firstKey`'s slot (any node without one). */
+  command(args: readonly string[], firstKey?: string): Promise<unknown>;
   createSubscriber(handlers: SubscriberHandlers): PubSubConnection;
 }
 
@@ -74,6 +77,8 @@ export interface SubscriberHandlers {
 }
 
 export interface PubSubConnection {
+  /** Connected, with its channels subscribed (false while it reconnects). */
+  ready(): boolean;
   subscribe(channel: string): Promise<void>;
   unsubscribe(channel: string): Promise<void>;
   close(): void;
@@ -115,6 +120,7 @@ function nodeRedisClusterDriver(client: NodeRedisClusterLike): RedisDriver {
     ready: () => client.isReady,
     // The first key routes the script to its slot's master (all of a channel's keys share one slot).
     runScript: (script, keys, args) => evalWith((a) => client.sendCommand(keys[0], false, a), script, keys, args),
+    command: (args, firstKey) => client.sendCommand(firstKey, false, [...args]),
     createSubscriber(handlers) {
       const sub = client.duplicate();
       const listener = (message: string, channel: string): void => handlers.message(channel, message);
@@ -130,6 +136,7 @@ function nodeRedisClusterDriver(client: NodeRedisClusterLike): RedisDriver {
       });
       connecting.catch(() => {});
       return {
+        ready: () => connected && sub.isReady,
         async subscribe(channel) {
           await connecting;
           await sub.subscribe(channel, listener);
@@ -155,6 +162,7 @@ function nodeRedisDriver(client: NodeRedisClientLike): RedisDriver {
   return {
     ready: () => client.isReady,
     runScript: (script, keys, args) => evalWith((a) => client.sendCommand(a), script, keys, args),
+    command: (args) => client.sendCommand(args),
     createSubscriber(handlers) {
       const sub = client.duplicate();
       const listener = (message: string, channel: string): void => handlers.message(channel, message);
@@ -169,6 +177,7 @@ function nodeRedisDriver(client: NodeRedisClientLike): RedisDriver {
       const connected = sub.connect();
       connected.catch(() => {});
       return {
+        ready: () => sub.isReady,
         async subscribe(channel) {
           await connected;
           await sub.subscribe(channel, listener);
@@ -194,11 +203,14 @@ function ioRedisDriver(client: IoRedisClientLike): RedisDriver {
   return {
     ready: () => client.status === 'ready',
     runScript: (script, keys, args) => evalWith((a) => client.call(a[0] ?? '', a.slice(1)), script, keys, args),
+    command: (args) => client.call(args[0] ?? '', args.slice(1)),
     createSubscriber(handlers) {
       const sub = client.duplicate();
       const channels = new Set<string>();
       let wasReady = false;
       let closed = false;
+      /** Between 'ready' after a drop and the acknowledgement of the channels subscribed again. */
+      let resubscribing = false;
       sub.on('error', () => {});
       sub.on('message', (channel: string, message: string) => handlers.message(channel, message));
       sub.on('ready', () => {
@@ -208,10 +220,20 @@ function ioRedisDriver(client: IoRedisClientLike): RedisDriver {
         }
         // ioredis resubscribes on 'ready' without waiting; subscribing again (a no-op for Redis) tells when it is done.
         const list = [...channels];
+        resubscribing = true;
         const done = list.length > 0 ? sub.subscribe(...list) : Promise.resolve();
-        done.then(() => handlers.resubscribed(), () => {});
+        done.then(
+          () => {
+            resubscribing = false;
+            handlers.resubscribed();
+          },
+          () => {
+            resubscribing = false;
+          },
+        );
       });
       return {
+        ready: () => sub.status === 'ready' && !resubscribing,
         async subscribe(channel) {
           channels.add(channel);
           await sub.subscribe(channel);

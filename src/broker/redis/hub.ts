@@ -49,8 +49,15 @@ export interface HubListener {
   position(): { readonly epoch: string; readonly offset: number } | null;
 }
 
-interface Channel {
-  readonly listeners: Set<HubListener>;
+/** A local subscriber of a channel whose messages are not live events (the control bus's): it gets the raw text. */
+export interface RawListener {
+  message(text: string): void;
+  /** The pub/sub connection dropped and came back: messages may have been missed. */
+  resync(): void;
+}
+
+interface Channel<L> {
+  readonly listeners: Set<L>;
   /** Settles when Redis acknowledged the SUBSCRIBE. */
   readonly subscribed: Promise<void>;
 }
@@ -69,9 +76,11 @@ export function parseLiveMessage(message: string): LiveEvent | null {
  * The node's one Redis pub/sub connection, reference-counted per channel: N local subscribers of a channel
  * cost one SUBSCRIBE, and each message is parsed once and handed to all of them. SUBSCRIBE/UNSUBSCRIBE of a
  * channel are issued in order (one chain per channel), so a quick unsubscribe/subscribe never ends unsubscribed.
+ * Raw channels (the control bus's) share the connection; their listeners get each message's text.
  */
 export class PubSubHub {
-  readonly #channels = new Map<string, Channel>();
+  readonly #channels = new Map<string, Channel<HubListener>>();
+  readonly #raw = new Map<string, Channel<RawListener>>();
   readonly #chains = new Map<string, Promise<void>>();
   readonly #connection: PubSubConnection;
   #closed = false;
@@ -81,32 +90,32 @@ export class PubSubHub {
       message: (channel, message) => this.#dispatch(channel, message),
       resubscribed: () => {
         for (const entry of this.#channels.values()) for (const listener of [...entry.listeners]) listener.resync();
+        for (const entry of this.#raw.values()) for (const listener of [...entry.listeners]) listener.resync();
       },
     });
   }
 
   /** Adds a local subscriber; resolves once the channel's SUBSCRIBE is acknowledged (messages are then flowing). */
   add(channel: string, listener: HubListener): Promise<void> {
-    let entry = this.#channels.get(channel);
-    if (!entry) {
-      const subscribed = this.#enqueue(channel, () => this.#connection.subscribe(channel));
-      entry = { listeners: new Set(), subscribed };
-      this.#channels.set(channel, entry);
-      const created = entry;
-      // A failed SUBSCRIBE forgets the channel, so the next add tries again.
-      subscribed.catch(() => {
-        if (this.#channels.get(channel) === created) this.#channels.delete(channel);
-      });
-    }
-    entry.listeners.add(listener);
-    return entry.subscribed;
+    return this.#add(this.#channels, channel, listener);
   }
 
   remove(channel: string, listener: HubListener): void {
-    const entry = this.#channels.get(channel);
-    if (!entry?.listeners.delete(listener) || entry.listeners.size > 0) return;
-    this.#channels.delete(channel);
-    if (!this.#closed) this.#enqueue(channel, () => this.#connection.unsubscribe(channel)).catch(() => {});
+    this.#remove(this.#channels, channel, listener);
+  }
+
+  /** Adds a subscriber of a raw channel (never the channel of a broker stream); resolves once subscribed. */
+  addRaw(channel: string, listener: RawListener): Promise<void> {
+    return this.#add(this.#raw, channel, listener);
+  }
+
+  removeRaw(channel: string, listener: RawListener): void {
+    this.#remove(this.#raw, channel, listener);
+  }
+
+  /** The pub/sub connection is up with its channels subscribed (false while it reconnects). */
+  connected(): boolean {
+    return !this.#closed && this.#connection.ready();
   }
 
   /** Local subscribers of a channel (for tests and metrics). */
@@ -129,7 +138,31 @@ export class PubSubHub {
   close(): void {
     this.#closed = true;
     this.#channels.clear();
+    this.#raw.clear();
     this.#connection.close();
+  }
+
+  #add<L>(map: Map<string, Channel<L>>, channel: string, listener: L): Promise<void> {
+    let entry = map.get(channel);
+    if (!entry) {
+      const subscribed = this.#enqueue(channel, () => this.#connection.subscribe(channel));
+      entry = { listeners: new Set(), subscribed };
+      map.set(channel, entry);
+      const created = entry;
+      // A failed SUBSCRIBE forgets the channel, so the next add tries again.
+      subscribed.catch(() => {
+        if (map.get(channel) === created) map.delete(channel);
+      });
+    }
+    entry.listeners.add(listener);
+    return entry.subscribed;
+  }
+
+  #remove<L>(map: Map<string, Channel<L>>, channel: string, listener: L): void {
+    const entry = map.get(channel);
+    if (!entry?.listeners.delete(listener) || entry.listeners.size > 0) return;
+    map.delete(channel);
+    if (!this.#closed) this.#enqueue(channel, () => this.#connection.unsubscribe(channel)).catch(() => {});
   }
 
   #enqueue(channel: string, op: () => Promise<void>): Promise<void> {
@@ -148,6 +181,11 @@ export class PubSubHub {
   }
 
   #dispatch(channel: string, message: string): void {
+    const raw = this.#raw.get(channel);
+    if (raw) {
+      for (const listener of [...raw.listeners]) listener.message(message);
+      return;
+    }
     const entry = this.#channels.get(channel);
     if (!entry) return;
     const event = parseLiveMessage(message);

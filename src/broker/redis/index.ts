@@ -1,4 +1,4 @@
-export { createRedisBroker, RedisBrokerError } from './broker.js';
+export { createRedisBroker, RedisBrokerError, redisControlDefaults } from './broker.js';
 export type { RedisBroker, RedisBrokerOptions } from './broker.js';
 export type {
   IoRedisClientLike,

@@ -19,3 +19,28 @@ export function channelKeys(prefix: string, channel: string): ChannelKeys {
     idempotency: (key) => `${tag}:idem:${key}`,
   };
 }
+
+/** The Redis names of a prefix's control bus. The keys share one hash tag, so a Cluster keeps them in one slot (MGET works). */
+export interface ControlKeys {
+  /** Stream of posted commands (field `e`: the envelope's JSON), trimmed to about `controlLogLength`. */
+  readonly log: string;
+  /** Sorted set: node id → when its liveness expires (its last heartbeat plus its `nodeTtlMs`, Redis's clock, ms). */
+  readonly nodes: string;
+  /** Pub/sub channel told the log's new entry id after each post. */
+  readonly wake: string;
+  /** String with a TTL: the revocation record of a session key (JSON). */
+  revocation(key: string): string;
+  /** Pub/sub channel of the replies to the commands a bus posted. */
+  replies(busId: string): string;
+}
+
+export function controlKeys(prefix: string): ControlKeys {
+  const tag = `{${prefix}:ctl}`;
+  return {
+    log: `${tag}:log`,
+    nodes: `${tag}:nodes`,
+    wake: `${prefix}:ctl:wake`,
+    revocation: (key) => `${tag}:rv:${key}`,
+    replies: (busId) => `${prefix}:ctl:reply:${busId}`,
+  };
+}

@@ -87,3 +87,51 @@ if not epoch then
 end
 return { epoch, tonumber(redis.call('HGET', KEYS[1], 's') or '0') }
 `);
+
+/**
+ * Appends a command to the control log and wakes the readers, atomically:
+ * KEYS: log stream. ARGV: envelope JSON, controlLogLength, wake channel, logTtlMs.
+ * Returns the entry id. The log expires `logTtlMs` after the last post (a prefix no longer used leaves nothing).
+ */
+export const controlPostScript = lua(`
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PUBLISH', ARGV[3], id)
+return id
+`);
+
+/**
+ * Marks nodes alive for `nodeTtlMs` more, by Redis's clock (so nodes' clocks may differ), and drops the
+ * expired ones: KEYS: nodes sorted set (id → when its liveness expires). ARGV: nodeTtlMs, id...
+ */
+export const controlHeartbeatScript = lua(`
+redis.replicate_commands()
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[1])
+for i = 2, #ARGV do
+  redis.call('ZADD', KEYS[1], now + ttl, ARGV[i])
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local keep = redis.call('PTTL', KEYS[1])
+if keep < ttl * 10 then
+  redis.call('PEXPIRE', KEYS[1], ttl * 10)
+end
+return now
+`);
+
+/** The nodes whose liveness has not expired by Redis's clock: KEYS: nodes. */
+export const controlNodesScript = lua(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
+`);
+
+/**
+ * Redis's clock where the control log lives (KEYS: log stream, only to route the script to its node), in ms:
+ * the clock its entry ids are made from.
+ */
+export const controlClockScript = lua(`
+local t = redis.call('TIME')
+return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`);
