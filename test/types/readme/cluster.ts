@@ -1,6 +1,5 @@
 // The README's example "Running several nodes", compiled by `npm run typecheck`.
 // test/types/readme.test.ts checks that the code between the markers is the README's, character for character.
-import { TRPCError } from '@trpc/server';
 import type { WebSocketServer } from 'ws';
 import { broker } from './brokerRedis.js';
 import { appRouter, verifyJwt } from './world.js';
