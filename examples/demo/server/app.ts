@@ -13,7 +13,7 @@ import type { DemoOptions } from './config.js';
 import { Feed } from './feed.js';
 import { pageOrigins, pageUrl } from './listen.js';
 import type { DemoRouter, DemoSession } from './router.js';
-import { createDemoRouter } from './router.js';
+import { createDemoRouter, userKey } from './router.js';
 import { serveStatic } from './static.js';
 import type { TokenIssuer } from './tokens.js';
 import { createTokenIssuer } from './tokens.js';
@@ -133,6 +133,9 @@ export async function startDemoServer(options: DemoOptions, node?: DemoNode): Pr
     router,
     authenticate: authenticator(tokens, users),
     createContext: ({ session, res }) => ({ session, socket: res }),
+    // Cluster control: revocations and role changes reach the user's sockets on every node.
+    broker,
+    sessionKeys: (session) => [userKey(session.userId)],
     allowedOrigins: origins,
     refreshAheadMs: options.refreshAheadMs,
     expiryGraceMs: options.expiryGraceMs,

@@ -34,6 +34,9 @@ export const REVOKE_REASON = 'revoked from the demo';
 /** Lets the answer to the call reach the client before its socket goes. */
 const AFTER_ANSWER_MS = 50;
 
+/** The session key of a user: what `revoke` and `requestReauthentication` address on every node. */
+export const userKey = (userId: string): string => `user:${userId}`;
+
 export function createDemoRouter({ feed, users, controls, node }: DemoServices) {
   const t = initTRPC.context<DemoContext>().create();
 
@@ -72,15 +75,21 @@ export function createDemoRouter({ feed, users, controls, node }: DemoServices) 
     changeRole: signedIn.input(parseRole).mutation(async ({ ctx, input }) => {
       const { userId } = ctx.session;
       await users.setRole(userId, input.role);
-      const asked = controls().requestReauthentication((session) => session.userId === userId);
-      return { role: input.role, socketsAsked: asked };
+      // By session key: the user's sockets on every node of the cluster (on one node, its own).
+      const asked = await controls().requestReauthentication({ key: userKey(userId) });
+      return { role: input.role, socketsAsked: asked.affected };
     }),
 
     /** Revokes the caller: no more tokens, and every socket of theirs closes with 4410. */
     revokeMe: signedIn.mutation(async ({ ctx }) => {
       const { userId } = ctx.session;
       await users.revoke(userId);
-      setTimeout(() => controls().revoke((session) => session.userId === userId, { reason: REVOKE_REASON }), AFTER_ANSWER_MS);
+      // By session key: every node closes the user's sockets, and refuses them until the record expires.
+      setTimeout(() => {
+        controls()
+          .revoke({ key: userKey(userId) }, { reason: REVOKE_REASON })
+          .catch((error: unknown) => console.error('[demo] revoke did not reach every node:', error));
+      }, AFTER_ANSWER_MS);
       return { revoked: true };
     }),
 
