@@ -43,3 +43,25 @@ const names = new Map<number, string>(Object.entries(CloseCode).map(([name, code
 export function closeCodeName(code: number): string | undefined {
   return names.get(code);
 }
+
+/** The most bytes of UTF-8 a close frame's reason may have (RFC 6455 § 5.5: 125 bytes of payload, 2 for the code). */
+export const MAX_CLOSE_REASON_BYTES = 123;
+
+/**
+ * `reason` cut to {@link MAX_CLOSE_REASON_BYTES} bytes of UTF-8 at a character boundary (`ws` throws on a
+ * longer one). Reasons from the app (`revoke`), or read from a store, pass through this before a close.
+ */
+export function fitCloseReason(reason: string): string {
+  if (reason.length <= MAX_CLOSE_REASON_BYTES / 3) return reason; // 3 bytes a UTF-16 unit at most
+  const encoder = new TextEncoder();
+  if (encoder.encode(reason).byteLength <= MAX_CLOSE_REASON_BYTES) return reason;
+  let fitted = '';
+  let bytes = 0;
+  for (const char of reason) {
+    const size = encoder.encode(char).byteLength;
+    if (bytes + size > MAX_CLOSE_REASON_BYTES) break;
+    fitted += char;
+    bytes += size;
+  }
+  return fitted;
+}

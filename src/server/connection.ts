@@ -1,6 +1,6 @@
 import type { AnyRouter, inferRouterContext } from '@trpc/server';
 import { TRPCError } from '@trpc/server';
-import { CloseCode } from '../protocol/closeCodes.js';
+import { CloseCode, fitCloseReason } from '../protocol/closeCodes.js';
 import type { ClientCallMessage, HelloNotification } from '../protocol/messages.js';
 import { PING, PONG } from '../protocol/messages.js';
 import type { AuthHost, AuthRequest } from './auth/authenticator.js';
@@ -150,10 +150,10 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     this.shared.onClosed(this);
   }
 
-  /** Closes the socket with `code` and ends the connection at once. */
+  /** Closes the socket with `code` (and `reason`, cut to what a close frame holds) and ends the connection at once. */
   close(code: number, reason: string): void {
     if (this.phase === Phase.Closed) return;
-    this.socket.close(code, reason);
+    this.socket.close(code, fitCloseReason(reason));
     this.closed();
   }
 

@@ -18,7 +18,7 @@ import type { ServerSocket } from './socket.js';
 
 /** What `revoke` takes besides the filter. */
 export interface RevokeOptions {
-  /** The close reason the client sees (≤ 123 bytes of UTF-8). @default 'session revoked' */
+  /** The close reason the client sees; a longer one than a close frame holds (123 bytes of UTF-8) is cut at a character boundary. @default 'session revoked' */
   reason?: string;
 }
 

@@ -91,6 +91,20 @@ describe('revoke({ key }) across nodes', () => {
     expect(await bobOnA.next(forId('bob'))).toMatchObject({ result: { data: { user: 'bob' } } });
   });
 
+  it('closes every matching session even with a reason longer than a close frame holds (cut at a character boundary)', async () => {
+    const { nodes, handlers, signInTo } = await twoNodes();
+    const clients = [await signInTo(nodes[0], 'alice:member'), await signInTo(nodes[0], 'alice:member'), await signInTo(nodes[1], 'alice:member')];
+    const reason = 'é'.repeat(100); // 200 bytes of UTF-8
+    expect((await handlers[0]!.revoke({ key: 'user:alice' }, { reason })).affected).toBe(3);
+    for (const client of clients) expect(await client.closed).toEqual({ code: CloseCode.Revoked, reason: 'é'.repeat(61) });
+    const again = await signInTo(nodes[1], 'alice:member', { iat: '0' });
+    expect(await refusedBeforeAnyCall(again)).toEqual({ code: CloseCode.Revoked, reason: 'é'.repeat(61) });
+    // The function form too (it threw from `ws` before, leaving the later sessions open).
+    const bob = [await signInTo(nodes[0], 'bob:member'), await signInTo(nodes[0], 'bob:member')];
+    expect(handlers[0]!.revoke((session) => session.user === 'bob', { reason })).toBe(2);
+    for (const client of bob) expect((await client.closed).code).toBe(CloseCode.Revoked);
+  });
+
   it('sticks: the same token is refused with 4410 on either node before any call runs, and accepted after forMs', async () => {
     const { nodes, handlers, fixture, signInTo } = await twoNodes();
     const [a, b] = nodes;

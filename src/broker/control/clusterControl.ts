@@ -18,7 +18,7 @@ export interface ClusterResult {
 
 /** Options of a cluster-wide revocation. */
 export interface ClusterRevokeOptions {
-  /** The close reason the client sees (≤ 123 bytes of UTF-8). @default 'session revoked' */
+  /** The close reason the client sees; a longer one than a close frame holds (123 bytes of UTF-8) is cut at a character boundary. @default 'session revoked' */
   reason?: string;
   /**
    * How long the revocation record lasts, in milliseconds: until then every node refuses (4410)
