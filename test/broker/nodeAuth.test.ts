@@ -5,9 +5,9 @@
  * (B never opens the stream). With a fresh token it resumes exactly where it stopped.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '../../src/protocol/index.js';
-import { firstAlive, killAllNodes, makeClusterClient, startNode, startPublisher } from '../fixtures/cluster.js';
+import { firstAlive, makeClusterClient, startNode, startPublisher, useClusterCleanups } from '../fixtures/cluster.js';
 import type { ClusterNode } from '../fixtures/cluster.js';
 import { revokedTokensKey } from '../fixtures/clusterNode.js';
 import type { ClientKind } from '../fixtures/clients.js';
@@ -16,12 +16,7 @@ import { eventually, range } from './redisHarness.js';
 
 const redis = await findRedis();
 
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  await killAllNodes();
-});
-afterAll(killAllNodes);
+const cleanups = useClusterCleanups();
 
 type Feed = { received: number[]; ids: string[]; errors: unknown[] };
 

@@ -7,12 +7,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createClusterControl } from '../../src/broker/index.js';
 import { CloseCode } from '../../src/protocol/index.js';
 import { eventually } from '../broker/redisHarness.js';
 import type { ClusterNode } from '../fixtures/cluster.js';
-import { killAllNodes, makeClusterClient, startNode, startPublisher } from '../fixtures/cluster.js';
+import { makeClusterClient, startNode, startPublisher, useClusterCleanups } from '../fixtures/cluster.js';
+import { method } from '../fixtures/authSteps.js';
 import type { RawClient } from '../fixtures/rawClient.js';
 import { forId, openRaw } from '../fixtures/rawClient.js';
 import { findRedis, uniquePrefix } from '../fixtures/redis.js';
@@ -20,14 +21,7 @@ import { startRedisProxy } from '../fixtures/redisProxy.js';
 
 const redis = await findRedis();
 
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  await killAllNodes();
-});
-afterAll(killAllNodes);
-
-const method = (name: string) => (frame: unknown) => (frame as { method?: string }).method === name;
+const cleanups = useClusterCleanups();
 
 describe.skipIf(redis === null)('cluster control across node processes', () => {
   // A prefix per test: nodes killed by the previous test stay in the node list for nodeTtlMs.
