@@ -4,7 +4,7 @@
  * measured without a tRPC client being the bottleneck.
  */
 import { WebSocket } from 'ws';
-import { echoReplyId, echoRequest, rawEventSeq, STARTED, SUBSCRIBE } from '../lib/rawWire.js';
+import { echoReplyId, echoRequest, isStarted, rawEventSeq, STARTED, SUBSCRIBE, subscriptionRequest, subscriptionSeq } from '../lib/rawWire.js';
 import type { LoadDriver } from './types.js';
 import { withTimeout } from './types.js';
 
@@ -36,10 +36,23 @@ export const rawWsDriver: LoadDriver = {
   },
 };
 
-/** Raw tRPC protocol: keeps `inflight` `echo` requests pipelined on one socket, one frame each. */
+/**
+ * Raw tRPC protocol. Subscribers: one subscription (id 1) per socket, each frame parsed and its
+ * seq checked. Calls: `inflight` `echo` requests pipelined on one socket, one frame each.
+ */
 export const rawProtocolDriver: LoadDriver = {
-  subscribe() {
-    throw new Error('the raw-protocol client does not subscribe');
+  async subscribe(url, index, procedure, onSeq, fail) {
+    const socket = await open(url);
+    socket.on('error', (error) => fail(new Error(`subscriber ${index}: ${error.message}`)));
+    socket.on('close', () => fail(new Error(`subscriber ${index}: socket closed`)));
+    await new Promise<void>((resolve) => {
+      socket.once('message', (data) => {
+        if (!isStarted(String(data))) fail(new Error(`subscriber ${index}: expected started, got ${String(data)}`));
+        socket.on('message', (frame) => onSeq(subscriptionSeq(String(frame))));
+        resolve();
+      });
+      socket.send(subscriptionRequest(procedure));
+    });
   },
   async startCalls(url, inflight, fail) {
     const socket = await open(url);

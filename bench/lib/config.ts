@@ -37,6 +37,12 @@ export interface BenchConfig {
   events: number | undefined;
   /** `burst` scenario: events published per event-loop turn. */
   burst: number;
+  /**
+   * Fan-out subscribers of the tRPC servers: `raw` (tRPC's wire protocol spoken with `ws`, as
+   * cheap as the raw ws baseline's, so the figure is the server's) or `own` (each
+   * implementation's own tRPC client).
+   */
+  fanoutClient: 'raw' | 'own';
   /** Clients that connect and subscribe concurrently (fan-out and memory set-up). */
   connectBatch: number;
   /** Round trips and CPU: time before the measured window. */
@@ -83,6 +89,12 @@ function optionalString(name: string): string | undefined {
   return raw === undefined || raw === '' ? undefined : raw;
 }
 
+function fanoutClient(): 'raw' | 'own' {
+  const raw = optionalString('BENCH_FANOUT_CLIENT') ?? 'raw';
+  if (raw !== 'raw' && raw !== 'own') throw new Error(`BENCH_FANOUT_CLIENT must be raw or own, got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
 export function readConfig(): BenchConfig {
   const eventsRaw = optionalString('BENCH_EVENTS');
   return {
@@ -93,6 +105,7 @@ export function readConfig(): BenchConfig {
     durationMs: int('BENCH_DURATION_MS', 3000, 100),
     events: eventsRaw === undefined ? undefined : int('BENCH_EVENTS', 0),
     burst: int('BENCH_BURST', 10),
+    fanoutClient: fanoutClient(),
     connectBatch: int('BENCH_CONNECT_BATCH', 100),
     warmupMs: int('BENCH_WARMUP_MS', 1000, 0),
     inflight: int('BENCH_INFLIGHT', 64),

@@ -23,11 +23,17 @@ export interface Variant {
   source: SourceKind;
 }
 
-const fanoutVariants: Variant[] = [
+const ownClients: Variant[] = [
   { key: 'stock', label: 'stock', server: 'stock', client: 'stock', source: 'events' },
   { key: 'lanyard', label: 'lanyard', server: 'lanyard', client: 'lanyard', source: 'events' },
   { key: 'ws', label: 'raw ws', server: 'ws', client: 'ws', source: 'events' },
 ];
+
+/** Fan-out: the tRPC servers' subscribers speak the wire protocol themselves unless `fanoutClient` is `own`. */
+function fanoutVariants(config: BenchConfig): Variant[] {
+  if (config.fanoutClient === 'own') return ownClients;
+  return ownClients.map((variant) => (variant.server === 'ws' ? variant : { ...variant, client: 'raw' }));
+}
 
 const pair = (client: 'stock' | 'lanyard', server: 'stock' | 'lanyard'): Variant => ({
   key: `${client}-${server}`,
@@ -38,14 +44,14 @@ const pair = (client: 'stock' | 'lanyard', server: 'stock' | 'lanyard'): Variant
 });
 
 /** Every variant a scenario may run, before `BENCH_IMPLS` filters them. */
-export function scenarioVariants(scenario: ScenarioName, scenarios: readonly ScenarioName[]): Variant[] {
+export function scenarioVariants(scenario: ScenarioName, config: BenchConfig): Variant[] {
   switch (scenario) {
     case 'fanout':
     case 'burst':
-      return fanoutVariants;
+      return fanoutVariants(config);
     case 'frozen':
       // Raw ws serialises every event once whatever its shape: a frozen row would repeat `fanout`'s.
-      return fanoutVariants.filter((variant) => variant.server !== 'ws');
+      return fanoutVariants(config).filter((variant) => variant.server !== 'ws');
     case 'roundtrip':
       return [pair('stock', 'stock'), pair('lanyard', 'lanyard'), pair('stock', 'lanyard'), pair('lanyard', 'stock')];
     case 'cpu':
@@ -53,20 +59,15 @@ export function scenarioVariants(scenario: ScenarioName, scenarios: readonly Sce
         { key: 'stock', label: 'stock server', server: 'stock', client: 'raw', source: 'events' },
         { key: 'lanyard', label: 'lanyard server', server: 'lanyard', client: 'raw', source: 'events' },
       ];
-    case 'memory': {
-      const broker: Variant[] = [
-        { key: 'lanyard-broker', label: 'lanyard, broker.stream', server: 'lanyard', client: 'lanyard', source: 'broker' },
+    case 'memory':
+      // Each server with its own client, as deployed (ours then negotiates its extension).
+      return [
+        { key: 'stock', label: 'stock, events.on', server: 'stock', client: 'stock', source: 'events' },
+        { key: 'lanyard', label: 'lanyard, events.on', server: 'lanyard', client: 'lanyard', source: 'events' },
         { key: 'stock-broker', label: 'stock, broker.stream', server: 'stock', client: 'stock', source: 'broker' },
+        { key: 'lanyard-broker', label: 'lanyard, broker.stream', server: 'lanyard', client: 'lanyard', source: 'broker' },
+        { key: 'ws', label: 'raw ws', server: 'ws', client: 'ws', source: 'events' },
       ];
-      // The plain fan-out runs measure the events.on() and raw ws figures on the same set-up,
-      // before they publish; run them here only when that scenario is not selected.
-      if (scenarios.includes('fanout')) return broker;
-      const events = fanoutVariants.map((variant) => ({
-        ...variant,
-        label: variant.server === 'ws' ? 'raw ws' : `${variant.label}, events.on`,
-      }));
-      return [...events, ...broker];
-    }
     case 'connect':
       return [
         { key: 'stock', label: 'stock', server: 'stock', client: 'stock', source: 'events' },
@@ -92,31 +93,34 @@ export function plan(config: BenchConfig, impls: readonly ImplName[]): PlannedSc
   return config.scenarios
     .map((scenario) => ({
       scenario,
-      variants: scenarioVariants(scenario, config.scenarios).filter((variant) =>
+      variants: scenarioVariants(scenario, config).filter((variant) =>
         variantImpls(variant).every((impl) => impls.includes(impl)),
       ),
     }))
     .filter((entry) => entry.variants.length > 0);
 }
 
-/** Fixed cost of one run: two fresh processes (tsx start-up), calibration, IPC. Measured on a 2-core VM. */
-const RUN_OVERHEAD_MS = 2500;
+/**
+ * Fixed cost of one run: two fresh processes (tsx start-up), calibration, IPC. This constant and
+ * `runMs` are fitted to run times measured on the project's 2-core VM (per-run lines print them).
+ */
+const RUN_OVERHEAD_MS = 2000;
 
-/** Rough wall-clock estimate of one run of a scenario, beyond `RUN_OVERHEAD_MS`; from a 2-core VM. */
+/** Rough wall-clock estimate of one run of a scenario, beyond `RUN_OVERHEAD_MS`. */
 function runMs(config: BenchConfig, scenario: ScenarioName): number {
-  const connectAll = 1.2 * config.subscribers;
+  const subscribeAll = 1.8 * config.subscribers;
   switch (scenario) {
     case 'fanout':
     case 'burst':
     case 'frozen':
-      return connectAll + (config.events === undefined ? 1.3 * config.durationMs : 20_000) + 500;
+      return subscribeAll + (config.events === undefined ? 1.1 * config.durationMs : 20_000) + 500;
     case 'roundtrip':
     case 'cpu':
       return config.warmupMs + config.durationMs + 500;
     case 'memory':
-      return connectAll + 1000;
+      return subscribeAll + 500;
     case 'connect':
-      return 2 * config.connections + 500;
+      return 1.5 * config.connections;
   }
 }
 

@@ -25,6 +25,31 @@ export function echoReplyId(text: string): number {
   return id;
 }
 
+/** A tRPC subscription request frame for procedure `path`, with id 1. */
+export function subscriptionRequest(path: string): string {
+  return `{"id":1,"method":"subscription","params":{"path":"${path}"}}`;
+}
+
+/** Whether `text` is the `started` answer to `subscriptionRequest`. */
+export function isStarted(text: string): boolean {
+  const message = JSON.parse(text) as { id?: unknown; result?: { type?: unknown } };
+  return message.id === 1 && message.result?.type === 'started';
+}
+
+/**
+ * The seq of a tRPC subscription data frame: a plain event (`result.data` is the event) or a
+ * tracked one (`result.data` is `{ id, data: event }`, PROTOCOL.md § 4.1).
+ */
+export function subscriptionSeq(text: string): number {
+  const message = JSON.parse(text) as { id?: unknown; result?: { type?: unknown; data?: { seq?: unknown; data?: { seq?: unknown } } } };
+  const data = message.result?.data;
+  if (message.id === 1 && message.result?.type === 'data') {
+    if (typeof data?.seq === 'number') return data.seq;
+    if (typeof data?.data?.seq === 'number') return data.data.seq;
+  }
+  throw new Error(`unexpected subscription frame: ${text.slice(0, 200)}`);
+}
+
 /** The seq of a raw `ws` fan-out event frame. */
 export function rawEventSeq(text: string): number {
   const event = JSON.parse(text) as Partial<BenchEvent>;

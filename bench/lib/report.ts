@@ -60,11 +60,11 @@ function blocks(config: BenchConfig): BlockSpec[] {
   ];
   const cpu = [row('stock server', ['cpu', 'stock']), row('lanyard server', ['cpu', 'lanyard'])];
   const memory = [
-    row('stock, events.on', ['fanout', 'stock'], ['memory', 'stock']),
-    row('lanyard, events.on', ['fanout', 'lanyard'], ['memory', 'lanyard']),
+    row('stock, events.on', ['memory', 'stock']),
+    row('lanyard, events.on', ['memory', 'lanyard']),
     row('stock, broker.stream', ['memory', 'stock-broker']),
     row('lanyard, broker.stream', ['memory', 'lanyard-broker']),
-    row('raw ws', ['fanout', 'ws'], ['memory', 'ws']),
+    row('raw ws', ['memory', 'ws']),
   ];
   const connect = [row('stock', ['connect', 'stock']), row('lanyard', ['connect', 'lanyard'])];
   const c = int.format(config.connections);
