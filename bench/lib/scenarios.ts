@@ -134,21 +134,29 @@ async function runConnect(config: BenchConfig, procs: RunProcesses): Promise<Run
   const url = await procs.startServer(true);
   const server = procs.requireServer();
   const load = await procs.startLoad();
-  const serverFrom = await server.request({ type: 'sample' }, 'sample', 10_000);
+  const [serverFrom, loadFrom] = await Promise.all([
+    server.request({ type: 'sample' }, 'sample', 10_000),
+    load.request({ type: 'cpu' }, 'cpu', 10_000),
+  ]);
   const result = await load.request(
     { type: 'connect', url, connections: config.connections, timeoutMs: 60_000 },
     'connect-done',
     70_000,
   );
-  const serverTo = await server.request({ type: 'sample' }, 'sample', 10_000);
+  const [serverTo, loadTo] = await Promise.all([
+    server.request({ type: 'sample' }, 'sample', 10_000),
+    load.request({ type: 'cpu' }, 'cpu', 10_000),
+  ]);
   const mem = await server.request({ type: 'mem' }, 'mem', 10_000);
   if (mem.clients !== config.connections) throw new Error(`server holds ${mem.clients} sockets, expected ${config.connections}`);
   const serverCpuMs = (serverTo.cpuUs - serverFrom.cpuUs) / 1000;
+  const loadCpuMs = (loadTo.cpuUs - loadFrom.cpuUs) / 1000;
   return {
-    metrics: { p50: result.p50, p99: result.p99, max: result.max, totalMs: result.totalMs, serverCpuMs },
+    metrics: { p50: result.p50, p99: result.p99, max: result.max, totalMs: result.totalMs, serverCpuMs, loadCpuMs },
     detail:
       `p50 ${dec1.format(result.p50)} ms, p99 ${dec1.format(result.p99)} ms, max ${dec1.format(result.max)} ms ` +
-      `(all ${int.format(config.connections)} in ${int.format(result.totalMs)} ms; server CPU ${int.format(serverCpuMs)} ms)`,
+      `(all ${int.format(config.connections)} in ${int.format(result.totalMs)} ms; CPU server ${int.format(serverCpuMs)} ms, ` +
+      `load ${int.format(loadCpuMs)} ms)`,
   };
 }
 
