@@ -151,7 +151,7 @@ async function main(config: BenchConfig, planned: PlannedScenario[], note: strin
       'machine was busy. × columns: ratio of medians, with the range of the per-run ratios of interleaved runs.',
   );
   if (config.jsonOut !== undefined) {
-    const json = { machine: machineInfo(rootDir), config, tooBusy: bench.tooBusy, fastestCalibrationMs, records, sink: calibrationSink() };
+    const json = { machine: machineInfo(rootDir), config, tooBusy: bench.tooBusy, fastestCalibrationMs, records, calibrationChecksum: calibrationSink() };
     writeFileSync(config.jsonOut, `${JSON.stringify(json, null, 2)}\n`);
     console.log(`raw results: ${config.jsonOut}`);
   }
