@@ -1,40 +1,34 @@
 /**
- * Load process: all the clients, for one implementation (BENCH_IMPL).
+ * Load process: all the clients of one kind (BENCH_CLIENT: stock, lanyard, ws or raw).
  * Started by run.ts with `node --import tsx bench/load.ts`.
  */
-import { createTRPCClient } from '@trpc/client';
-import type { TRPCClient } from '@trpc/client';
-import { WebSocket as WsWebSocket } from 'ws';
-import { impl as implFromEnv } from './lib/child-impl.js';
+import { rawProtocolDriver, rawWsDriver } from './clients/raw.js';
+import { trpcDriver } from './clients/trpc.js';
+import type { CallLoop, LoadDriver } from './clients/types.js';
+import { withTimeout } from './clients/types.js';
+import { loadClientImpl } from './impls/index.js';
 import { now } from './lib/config.js';
-import { createChannel, markWindow } from './lib/ipc.js';
+import { createChannel, hasWindowStart, markWindow } from './lib/ipc.js';
 import { cpuSample } from './lib/messages.js';
-import type { CpuSample, LoadCommand, LoadReply } from './lib/messages.js';
-import type { AppRouter, BenchEvent } from './lib/router.js';
-import type { BenchWSClient } from './impls/types.js';
+import type { LoadCommand, LoadReply } from './lib/messages.js';
+import { percentile } from './lib/stats.js';
 
-const impl = await implFromEnv();
-/** Node 20 has no global WebSocket; both implementations get the `ws` one. */
-const WebSocketClass = WsWebSocket as unknown as typeof globalThis.WebSocket;
-
-interface Connection {
-  wsClient: BenchWSClient;
-  trpc: TRPCClient<AppRouter>;
+async function driverFromEnv(): Promise<LoadDriver> {
+  const kind = process.env['BENCH_CLIENT'];
+  switch (kind) {
+    case 'stock':
+    case 'lanyard':
+      return trpcDriver(await loadClientImpl(kind));
+    case 'ws':
+      return rawWsDriver;
+    case 'raw':
+      return rawProtocolDriver;
+    default:
+      throw new Error(`BENCH_CLIENT: unknown ${String(kind)}`);
+  }
 }
 
-function connect(url: string): Connection {
-  const wsClient = impl.createWSClient({ url, WebSocket: WebSocketClass });
-  const trpc = createTRPCClient<AppRouter>({ links: [impl.wsLink({ client: wsClient })] });
-  return { wsClient, trpc };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what()}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+const driver = await driverFromEnv();
 
 // ---------------------------------------------------------------- fan-out
 
@@ -47,13 +41,19 @@ const fanout = {
   onComplete: undefined as (() => void) | undefined,
 };
 
-async function fanoutSubscribe(url: string, subscribers: number, batch: number, timeoutMs: number): Promise<number> {
+async function fanoutSubscribe(
+  url: string,
+  subscribers: number,
+  batch: number,
+  timeoutMs: number,
+  procedure: 'onEvent' | 'onStream',
+): Promise<number> {
   const started = now();
   let subscribed = 0;
   for (let first = 0; first < subscribers; first += batch) {
     const pending: Promise<void>[] = [];
     for (let index = first; index < Math.min(first + batch, subscribers); index++) {
-      pending.push(subscribe(url, index));
+      pending.push(driver.subscribe(url, index, procedure, subscriberCheck(index), channel.fail));
     }
     await withTimeout(Promise.all(pending), timeoutMs, () => `${subscribed} of ${subscribers} subscriptions started`);
     subscribed += pending.length;
@@ -62,36 +62,21 @@ async function fanoutSubscribe(url: string, subscribers: number, batch: number, 
   return now() - started;
 }
 
-function subscribe(url: string, index: number): Promise<void> {
-  const { trpc } = connect(url);
+/** Every subscriber must get every event once, in seq order. */
+function subscriberCheck(index: number): (seq: number) => void {
   let nextSeq = 0;
-  return new Promise<void>((resolve, reject) => {
-    trpc.onEvent.subscribe(undefined, {
-      onStarted: () => resolve(),
-      onData: (event: BenchEvent) => {
-        if (event.seq !== nextSeq) {
-          channel.fail(new Error(`subscriber ${index}: got seq ${event.seq}, expected ${nextSeq}`));
-        }
-        nextSeq++;
-        fanout.delivered++;
-        fanout.lastDeliveryAt = now();
-        if (fanout.expectedEvents >= 0) checkFanoutDone(index, nextSeq);
-      },
-      onError: (error) => {
-        reject(error);
-        channel.fail(new Error(`subscriber ${index}: ${String(error)}`));
-      },
-      onStopped: () => channel.fail(new Error(`subscriber ${index}: subscription stopped`)),
-      onComplete: () => channel.fail(new Error(`subscriber ${index}: subscription completed`)),
-    });
-  });
-}
-
-function checkFanoutDone(index: number, received: number): void {
-  if (received > fanout.expectedEvents) {
-    channel.fail(new Error(`subscriber ${index}: ${received} events, only ${fanout.expectedEvents} published`));
-  }
-  if (fanout.delivered === fanout.subscribers * fanout.expectedEvents) fanout.onComplete?.();
+  return (seq) => {
+    if (seq !== nextSeq) channel.fail(new Error(`subscriber ${index}: got seq ${seq}, expected ${nextSeq}`));
+    nextSeq++;
+    fanout.delivered++;
+    fanout.lastDeliveryAt = now();
+    if (fanout.expectedEvents >= 0) {
+      if (nextSeq > fanout.expectedEvents) {
+        channel.fail(new Error(`subscriber ${index}: ${nextSeq} events, only ${fanout.expectedEvents} published`));
+      }
+      if (fanout.delivered === fanout.subscribers * fanout.expectedEvents) fanout.onComplete?.();
+    }
+  };
 }
 
 async function fanoutExpect(events: number, timeoutMs: number): Promise<void> {
@@ -112,43 +97,33 @@ async function fanoutExpect(events: number, timeoutMs: number): Promise<void> {
   });
 }
 
-// ------------------------------------------------------------ round trips
+// ------------------------------------------------------------------ calls
 
-async function roundTrips(url: string, warmupMs: number, durationMs: number, inflight: number): Promise<void> {
-  const { wsClient, trpc } = connect(url);
-  await trpc.echo.query({ n: -1, text: 'ping' });
-  const measureFrom = now() + warmupMs;
-  const measureTo = measureFrom + durationMs;
-  let nextId = 0;
-  let calls = 0;
-  let cpuFrom: CpuSample | undefined;
-  let cpuTo: CpuSample | undefined;
-  const sampler = setInterval(() => {
-    const at = now();
-    if (cpuFrom === undefined && at >= measureFrom) {
-      cpuFrom = cpuSample(at);
-      markWindow('from');
-    }
-    if (cpuTo === undefined && at >= measureTo) {
-      cpuTo = cpuSample(at);
-      markWindow('to');
-    }
-  }, 5);
-  const worker = async (): Promise<void> => {
-    while (now() < measureTo) {
-      const n = nextId++;
-      const out = await trpc.echo.query({ n, text: 'ping' });
-      if (out.n !== n) throw new Error(`echo: sent ${n}, got ${out.n}`);
-      const at = now();
-      if (at >= measureFrom && at < measureTo) calls++;
-    }
-  };
-  await Promise.all(Array.from({ length: inflight }, worker));
-  clearInterval(sampler);
-  await wsClient.close();
-  cpuFrom ??= cpuSample(measureFrom);
-  cpuTo ??= cpuSample(now());
-  channel.send({ type: 'roundtrip-done', calls, elapsedMs: measureTo - measureFrom, cpuFrom, cpuTo });
+let callLoop: CallLoop | undefined;
+
+// ---------------------------------------------------------------- connect
+
+async function connectAll(url: string, connections: number, timeoutMs: number): Promise<void> {
+  const connectAndCall = driver.connectAndCall;
+  if (connectAndCall === undefined) throw new Error(`BENCH_CLIENT ${String(process.env['BENCH_CLIENT'])} cannot connect with a token`);
+  markWindow('from');
+  const latencies: number[] = [];
+  const firstAt = now();
+  const pending = Array.from({ length: connections }, async (_, index) => {
+    const start = now();
+    await connectAndCall(url, index);
+    latencies.push(now() - start);
+  });
+  await withTimeout(Promise.all(pending), timeoutMs, () => `${latencies.length} of ${connections} clients answered`);
+  const totalMs = now() - firstAt;
+  markWindow('to');
+  channel.send({
+    type: 'connect-done',
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    max: percentile(latencies, 100),
+    totalMs,
+  });
 }
 
 // ------------------------------------------------------------------- main
@@ -156,19 +131,29 @@ async function roundTrips(url: string, warmupMs: number, durationMs: number, inf
 const channel = createChannel<LoadCommand, LoadReply>('load', async (command) => {
   switch (command.type) {
     case 'fanout-subscribe': {
-      const ms = await fanoutSubscribe(command.url, command.subscribers, command.batch, command.timeoutMs);
+      const { url, subscribers, batch, timeoutMs, procedure } = command;
+      const ms = await fanoutSubscribe(url, subscribers, batch, timeoutMs, procedure);
       channel.send({ type: 'subscribed', ms });
       return;
     }
     case 'fanout-expect':
       await fanoutExpect(command.events, command.timeoutMs);
       return;
-    case 'roundtrip':
-      await roundTrips(command.url, command.warmupMs, command.durationMs, command.inflight);
+    case 'calls-start':
+      callLoop = await withTimeout(driver.startCalls(command.url, command.inflight, channel.fail), command.timeoutMs, () => 'first call');
+      channel.send({ type: 'calls-started' });
+      return;
+    case 'calls-stop': {
+      if (callLoop === undefined) throw new Error('calls-stop before calls-start');
+      const calls = await callLoop.stop(command.timeoutMs);
+      channel.send({ type: 'calls-done', calls });
+      return;
+    }
+    case 'connect':
+      await connectAll(command.url, command.connections, command.timeoutMs);
       return;
     case 'cpu':
-      // Only asked for right before the fan-out publishes.
-      markWindow('from');
+      markWindow(hasWindowStart() ? 'to' : 'from');
       channel.send({ type: 'cpu', ...cpuSample(now()) });
       return;
     case 'stop':

@@ -1,8 +1,20 @@
 /** Stock tRPC v11: `@trpc/server/adapters/ws` + `@trpc/client`. */
 import { createWSClient, wsLink } from '@trpc/client';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
-import type { BenchImpl } from './types.js';
+import { userForToken } from '../lib/router.js';
+import type { BenchContext } from '../lib/router.js';
+import type { ClientImpl, ServerImpl } from './types.js';
 
-export { applyWSSHandler, createWSClient, wsLink };
+export const server: ServerImpl = {
+  serve({ wss, router, auth }) {
+    applyWSSHandler({
+      wss,
+      router,
+      createContext: auth
+        ? ({ info }): BenchContext => ({ user: userForToken(info.connectionParams?.['token']) })
+        : (): BenchContext => ({ user: null }),
+    });
+  },
+};
 
-export const impl: BenchImpl = { applyWSSHandler, createWSClient, wsLink };
+export const client: ClientImpl = { createWSClient, wsLink };

@@ -1,7 +1,7 @@
 /**
- * What the bench needs from an implementation: the three drop-in entry points,
- * used with the same options as stock. Methods (not function properties) so
- * that each implementation's own client type fits.
+ * What the bench needs from a tRPC implementation: a server wired to the bench router (with or
+ * without token auth), and the two client entry points, used with the same options as stock.
+ * Methods (not function properties) so that each implementation's own client type fits.
  */
 import type { TRPCLink } from '@trpc/client';
 import type { WebSocketServer } from 'ws';
@@ -11,12 +11,25 @@ export interface BenchWSClient {
   close(): unknown;
 }
 
-export interface BenchImpl<TClient extends BenchWSClient = BenchWSClient> {
-  applyWSSHandler(opts: {
-    wss: WebSocketServer;
-    router: AppRouter;
-    createContext: () => Record<string, never>;
-  }): unknown;
-  createWSClient(opts: { url: string; WebSocket: typeof globalThis.WebSocket }): TClient;
+export interface ServeOptions {
+  wss: WebSocketServer;
+  router: AppRouter;
+  /**
+   * Check a `connectionParams` token (`userForToken`) and put its user in the context: in
+   * stock's `createContext`, in lanyard's `authenticate`. Without it the context's user is null.
+   */
+  auth: boolean;
+}
+
+export interface ServerImpl {
+  serve(opts: ServeOptions): void;
+}
+
+export interface ClientImpl<TClient extends BenchWSClient = BenchWSClient> {
+  createWSClient(opts: {
+    url: string;
+    WebSocket: typeof globalThis.WebSocket;
+    connectionParams?: Record<string, string>;
+  }): TClient;
   wsLink(opts: { client: TClient }): TRPCLink<AppRouter>;
 }

@@ -5,7 +5,7 @@
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { processCpuTicks } from './machine.js';
 
 const live = new Set<ChildProcess>();
 let usedTicks = 0;
@@ -106,14 +106,7 @@ export class Child<TCommand, TReply extends { type: string }> {
 
   /** CPU time the child used so far, in clock ticks, from /proc (Linux); 0 when unavailable. */
   cpuTicks(): number {
-    try {
-      const stat = readFileSync(`/proc/${this.proc.pid}/stat`, 'utf8');
-      // Fields after "(comm)": state is field 3, utime and stime are fields 14 and 15.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
-    } catch {
-      return 0;
-    }
+    return processCpuTicks(this.proc.pid);
   }
 
   /** Sends `stop` and waits for a clean exit (so profiles get written); kills after `graceMs`. */

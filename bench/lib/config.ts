@@ -1,32 +1,62 @@
 /**
  * Bench settings, read from environment variables, plus the clock every process shares.
  */
-export const IMPL_NAMES = ['stock', 'lanyard'] as const;
+import { defaultBusyThresholds } from './busy.js';
+import type { BusyThresholds } from './busy.js';
+
+/** The implementations a variant may involve; `BENCH_IMPLS` filters by them. */
+export const IMPL_NAMES = ['stock', 'lanyard', 'ws'] as const;
 export type ImplName = (typeof IMPL_NAMES)[number];
 
-export const SCENARIO_NAMES = ['fanout', 'roundtrip'] as const;
+/**
+ * - `fanout`: plain events, one per event-loop turn, to stock, lanyard and raw `ws`;
+ * - `burst`: the same with `BENCH_BURST` events per turn;
+ * - `frozen`: one frozen event per turn, stock and lanyard (opt-in: not in `DEFAULT_SCENARIOS`);
+ * - `roundtrip`: calls/s for the four client → server pairs;
+ * - `cpu`: server CPU per call, raw-protocol client;
+ * - `memory`: heap per subscribed connection with the memory broker's `stream` as the source;
+ * - `connect`: concurrent connect + auth + first call latency.
+ */
+export const SCENARIO_NAMES = ['fanout', 'burst', 'frozen', 'roundtrip', 'cpu', 'memory', 'connect'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
+/** What `npm run bench` runs without BENCH_SCENARIOS: everything but `frozen` (≈ 50 s more). */
+export const DEFAULT_SCENARIOS: readonly ScenarioName[] = SCENARIO_NAMES.filter((name) => name !== 'frozen');
+
 export interface BenchConfig {
-  /** Implementations to run; `undefined` means "both if ours exists, else stock". */
+  /** Implementations to run; `undefined` means all (lanyard only if its sources exist). */
   impls: ImplName[] | undefined;
   scenarios: ScenarioName[];
-  /** Repetitions per scenario and implementation; the table shows the median. */
+  /** Repetitions per scenario and variant; the table shows the median and range. */
   runs: number;
+  /** Fan-out and memory: subscribed connections. */
   subscribers: number;
-  /** Fan-out: how long the server keeps publishing. Round trips: measured window. */
+  /** Fan-out: how long the server keeps publishing. Round trips and CPU: the measured window. */
   durationMs: number;
   /** Fan-out: publish exactly this many events instead of publishing for `durationMs`. */
   events: number | undefined;
-  /** Events published per `setImmediate` tick. */
+  /** `burst` scenario: events published per event-loop turn. */
   burst: number;
-  /** Clients that connect and subscribe concurrently. */
+  /**
+   * Fan-out subscribers of the tRPC servers: `raw` (tRPC's wire protocol spoken with `ws`, as
+   * cheap as the raw ws baseline's, so the figure is the server's) or `own` (each
+   * implementation's own tRPC client).
+   */
+  fanoutClient: 'raw' | 'own';
+  /** Clients that connect and subscribe concurrently (fan-out and memory set-up). */
   connectBatch: number;
+  /** Round trips and CPU: time before the measured window. */
   warmupMs: number;
+  /** Round trips: calls in flight on the one tRPC client. */
   inflight: number;
+  /** CPU per call: requests the raw-protocol client keeps in flight. */
+  pipeline: number;
+  /** Connect scenario: clients that connect at once. */
+  connections: number;
+  thresholds: BusyThresholds;
   /** Hard limit for the whole run; `undefined` means derived from the estimate. */
   timeoutMs: number | undefined;
-  /** Directory for `--cpu-prof` output of the server processes, if set. */
+  /** Directory for `--cpu-prof` output of every child process, if set. */
   cpuProfDir: string | undefined;
   /** File to write the raw results to, as JSON, if set. */
   jsonOut: string | undefined;
@@ -59,19 +89,32 @@ function optionalString(name: string): string | undefined {
   return raw === undefined || raw === '' ? undefined : raw;
 }
 
+function fanoutClient(): 'raw' | 'own' {
+  const raw = optionalString('BENCH_FANOUT_CLIENT') ?? 'raw';
+  if (raw !== 'raw' && raw !== 'own') throw new Error(`BENCH_FANOUT_CLIENT must be raw or own, got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
 export function readConfig(): BenchConfig {
   const eventsRaw = optionalString('BENCH_EVENTS');
   return {
     impls: list('BENCH_IMPLS', IMPL_NAMES),
-    scenarios: list('BENCH_SCENARIOS', SCENARIO_NAMES) ?? [...SCENARIO_NAMES],
+    scenarios: list('BENCH_SCENARIOS', SCENARIO_NAMES) ?? [...DEFAULT_SCENARIOS],
     runs: int('BENCH_RUNS', 3),
     subscribers: int('BENCH_SUBSCRIBERS', 1000),
-    durationMs: int('BENCH_DURATION_MS', 5000, 100),
+    durationMs: int('BENCH_DURATION_MS', 3000, 100),
     events: eventsRaw === undefined ? undefined : int('BENCH_EVENTS', 0),
-    burst: int('BENCH_BURST', 100),
+    burst: int('BENCH_BURST', 10),
+    fanoutClient: fanoutClient(),
     connectBatch: int('BENCH_CONNECT_BATCH', 100),
     warmupMs: int('BENCH_WARMUP_MS', 1000, 0),
     inflight: int('BENCH_INFLIGHT', 64),
+    pipeline: int('BENCH_PIPELINE', 64),
+    connections: int('BENCH_CONNECTIONS', 1000),
+    thresholds: {
+      ...defaultBusyThresholds,
+      othersShare: int('BENCH_BUSY_PCT', Math.round(defaultBusyThresholds.othersShare * 100), 0) / 100,
+    },
     timeoutMs: optionalString('BENCH_TIMEOUT_MS') === undefined ? undefined : int('BENCH_TIMEOUT_MS', 0, 1000),
     cpuProfDir: optionalString('BENCH_CPU_PROF'),
     jsonOut: optionalString('BENCH_JSON'),
@@ -84,18 +127,4 @@ export function readConfig(): BenchConfig {
  */
 export function now(): number {
   return performance.timeOrigin + performance.now();
-}
-
-/** Rough wall-clock estimate of a run, from experience on a 2-core VM. */
-export function estimateMs(config: BenchConfig, implCount: number): number {
-  const fanout = config.events === undefined ? 5000 + 2.5 * config.durationMs : 60_000;
-  const roundtrip = 4000 + config.warmupMs + config.durationMs;
-  const perRun =
-    (config.scenarios.includes('fanout') ? fanout : 0) + (config.scenarios.includes('roundtrip') ? roundtrip : 0);
-  return perRun * config.runs * implCount;
-}
-
-/** The watchdog: BENCH_TIMEOUT_MS, else 4 minutes or 1.5 × the estimate, whichever is longer. */
-export function timeoutMs(config: BenchConfig, implCount: number): number {
-  return config.timeoutMs ?? Math.max(240_000, Math.round(1.5 * estimateMs(config, implCount)));
 }
