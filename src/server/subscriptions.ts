@@ -8,6 +8,12 @@ import { isAbortError } from './errors.js';
 import type { FrameHead } from './frames.js';
 import type { CallScope } from './scope.js';
 
+/** What the registry needs from its connection. */
+export interface SubscriptionHost<TRouter extends AnyRouter> extends CallScope<TRouter> {
+  /** Whether an event may go out now (false once the session has expired: the event is held for replay). */
+  deliverable(): boolean;
+}
+
 /** One live subscription of a connection. Its source may be replaced on re-authorisation. */
 class ActiveSubscription {
   controller = new AbortController();
@@ -45,11 +51,7 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
   private readonly active = new Map<RequestId, ActiveSubscription>();
   private isSuspended = false;
 
-  /** `deliverable`: whether an event may go out now (false once the session has expired: the event is held for replay). */
-  constructor(
-    private readonly scope: CallScope<TRouter>,
-    private readonly deliverable: () => boolean,
-  ) {}
+  constructor(private readonly scope: SubscriptionHost<TRouter>) {}
 
   get size(): number {
     return this.active.size;
@@ -236,7 +238,7 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
    * the re-run after the refresh replays it.
    */
   private emit(sub: ActiveSubscription, value: unknown): boolean {
-    if (!this.deliverable()) return true;
+    if (!this.scope.deliverable()) return true;
     const { frames } = this.scope;
     let frame;
     try {

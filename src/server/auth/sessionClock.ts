@@ -71,6 +71,7 @@ export class SessionClock {
   }
 
   private fire(atMs: number): void {
+    this.timer = undefined; // a fired timer is not kept
     const nowMs = Date.now();
     if (nowMs < atMs) {
       this.schedule(atMs, nowMs); // a wait longer than setTimeout allows
