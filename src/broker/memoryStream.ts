@@ -18,8 +18,8 @@ export interface StreamSource {
 }
 
 type Step<T> = IteratorResult<TrackedEnvelope<T>, void>;
-type Resolve<T> = (step: Step<T>) => void;
-type Reject = (cause: unknown) => void;
+/** Settles one `next()`; a failure is passed as a rejected promise, so no reject function is kept. */
+type Resolve<T> = (step: Step<T> | Promise<never>) => void;
 
 const DONE: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined });
 
@@ -42,8 +42,7 @@ export class MemoryStream<T> implements AsyncIterableIterator<TrackedEnvelope<T>
   private snapshotting = false;
   /** The oldest unanswered `next()`; later ones wait in `queued`. */
   private resolve: Resolve<T> | null = null;
-  private reject: Reject | null = null;
-  private queued: Array<readonly [Resolve<T>, Reject]> | null = null;
+  private queued: Array<Resolve<T>> | null = null;
 
   constructor(
     private readonly source: StreamSource,
@@ -57,13 +56,12 @@ export class MemoryStream<T> implements AsyncIterableIterator<TrackedEnvelope<T>
 
   next(): Promise<Step<T>> {
     if (this.ended && this.resolve === null) return Promise.resolve(DONE);
-    return new Promise<Step<T>>((resolve, reject) => {
+    return new Promise<Step<T>>((resolve) => {
       if (this.resolve === null) {
         this.resolve = resolve;
-        this.reject = reject;
         this.pump();
       } else {
-        (this.queued ??= []).push([resolve, reject]);
+        (this.queued ??= []).push(resolve);
       }
     });
   }
@@ -207,13 +205,10 @@ export class MemoryStream<T> implements AsyncIterableIterator<TrackedEnvelope<T>
 
   /** Answers the oldest waiting `next()` with `step`, or rejects it with `cause` when `step` is null. */
   private settle(step: Step<T> | null, cause: unknown): void {
-    const { resolve, reject } = this;
-    if (resolve === null || reject === null) return;
-    const following = this.queued?.shift();
+    const { resolve } = this;
+    if (resolve === null) return;
+    this.resolve = this.queued?.shift() ?? null;
     if (this.queued?.length === 0) this.queued = null;
-    this.resolve = following?.[0] ?? null;
-    this.reject = following?.[1] ?? null;
-    if (step === null) reject(cause);
-    else resolve(step);
+    resolve(step ?? Promise.reject(cause));
   }
 }

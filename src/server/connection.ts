@@ -106,19 +106,22 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     return this.phase !== Phase.Closed && this.socket.isOpen;
   }
 
-  /** Sends the hello (if negotiated), starts the auth deadline, and authenticates unless params must come first. */
+  /**
+   * Sends the hello (if negotiated), starts the auth deadline, and authenticates unless params
+   * must come first. The hello goes out from a microtask, ahead of everything else the
+   * connection sends: a session (and anything else) made in the same turn then shares its
+   * write instead of following in a write of its own.
+   */
   start(): void {
     this.socket.limitIncomingFrames?.(this.payloadLimit);
-    if (this.request.speaksLanyard) {
-      const hello: HelloNotification = {
-        id: null,
-        method: 'lanyard.hello',
-        params: this.shared.helloParams,
-      };
-      this.send(this.frames.message(hello));
-    }
+    if (this.request.speaksLanyard) queueMicrotask(() => this.sayHello());
     this.authTimer = setTimeout(authDeadlinePassed, this.shared.authTimeoutMs, this);
     if (this.phase === Phase.Authenticating) this.auth.connect(null).catch((cause: unknown) => this.reportUnexpected(cause));
+  }
+
+  private sayHello(): void {
+    const hello: HelloNotification = { id: null, method: 'lanyard.hello', params: this.shared.helloParams };
+    this.send(this.frames.message(hello));
   }
 
   /**
