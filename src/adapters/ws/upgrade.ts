@@ -57,11 +57,12 @@ const NO_COOKIES: Readonly<Record<string, string>> = Object.freeze(Object.create
 export function queryFlag(rawUrl: string | undefined, name: string): boolean {
   if (rawUrl === undefined) return false;
   const queryStart = rawUrl.indexOf('?');
-  if (queryStart < 0) return false;
-  const hashStart = rawUrl.indexOf('#', queryStart);
+  const hashStart = rawUrl.indexOf('#');
+  if (queryStart < 0 || (hashStart >= 0 && hashStart < queryStart)) return false;
   const query = rawUrl.slice(queryStart + 1, hashStart < 0 ? undefined : hashStart);
-  // Escapes and `+` need URLSearchParams' decoding; our own clients never send them.
-  if (query.includes('%') || query.includes('+')) return new URLSearchParams(query).get(name) === '1';
+  // Escapes and `+` need URLSearchParams' decoding (our own clients never send them); the `&`
+  // keeps its constructor from dropping a leading `?`, which is part of the first name here.
+  if (query.includes('%') || query.includes('+')) return new URLSearchParams(`&${query}`).get(name) === '1';
   for (const pair of query.split('&')) {
     const equals = pair.indexOf('=');
     if ((equals < 0 ? pair : pair.slice(0, equals)) === name) return equals >= 0 && pair.slice(equals + 1) === '1';
