@@ -53,6 +53,11 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
 
   constructor(private readonly scope: SubscriptionHost<TRouter>) {}
 
+  /** Whether an event may go out now (false once the session has expired: the event is held for replay). */
+  private deliverable(): boolean {
+    return this.scope.deliverable();
+  }
+
   get size(): number {
     return this.active.size;
   }
@@ -238,7 +243,7 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
    * the re-run after the refresh replays it.
    */
   private emit(sub: ActiveSubscription, value: unknown): boolean {
-    if (!this.scope.deliverable()) return true;
+    if (!this.deliverable()) return true;
     const { frames } = this.scope;
     let frame;
     try {
