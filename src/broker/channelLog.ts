@@ -9,6 +9,12 @@ export interface LogEntry {
   readonly envelope: TrackedEnvelope<unknown>;
 }
 
+/** A stream waiting on a {@link ChannelLog} for its next event. */
+export interface LogReader {
+  /** Called once per {@link ChannelLog.park}: at the next append, or when the log is closing or forgotten. */
+  wake(): void;
+}
+
 /**
  * One channel of the memory broker: its epoch, contiguous offsets, a ring of the last
  * `capacity` events, the idempotency keys of its window, and the wake-up list of the streams
@@ -25,7 +31,7 @@ export class ChannelLog {
   subscribers = 0;
   lastUsedMs: number;
   private readonly ring: (LogEntry | undefined)[];
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new Set<LogReader>();
   private readonly idempotency = new Map<string, { readonly id: string; readonly atMs: number }>();
 
   constructor(
@@ -49,7 +55,7 @@ export class ChannelLog {
     if (this.waiters.size > 0) {
       const woken = [...this.waiters];
       this.waiters.clear();
-      for (const wake of woken) wake();
+      for (const reader of woken) reader.wake();
     }
     return id;
   }
@@ -85,27 +91,21 @@ export class ChannelLog {
     return entry?.offset === offset ? entry : undefined;
   }
 
-  /** Resolves at the next append, or when `wakeAll` runs (abort, close). */
-  waitForAppend(): { readonly promise: Promise<void>; readonly cancel: () => void } {
-    let wake!: () => void;
-    const promise = new Promise<void>((resolve) => {
-      wake = resolve;
-    });
-    this.waiters.add(wake);
-    return {
-      promise,
-      cancel: () => {
-        this.waiters.delete(wake);
-        wake();
-      },
-    };
+  /** Wakes `reader` once, at the next append (or `wakeAll`). */
+  park(reader: LogReader): void {
+    this.waiters.add(reader);
   }
 
-  /** Wakes every waiting stream (the broker is closing). */
+  /** Forgets a parked reader that stopped waiting. */
+  unpark(reader: LogReader): void {
+    this.waiters.delete(reader);
+  }
+
+  /** Wakes every waiting stream (the broker is closing, or forgot the channel). */
   wakeAll(): void {
     const woken = [...this.waiters];
     this.waiters.clear();
-    for (const wake of woken) wake();
+    for (const reader of woken) reader.wake();
   }
 
   get waiterCount(): number {

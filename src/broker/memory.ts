@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { tracked } from '@trpc/server';
 import type { TrackedEnvelope } from '@trpc/server';
 import { ChannelLog } from './channelLog.js';
 import { createMemoryControlBus } from './control/memory.js';
-import { BrokerClosedError, HistoryGapError } from './errors.js';
-import { formatEventId } from './eventId.js';
-import { parseLastEventId, resumeGap } from './recovery.js';
-import type { Broker, BrokerOptions, HistoryGapReason, PublishOptions, StreamOptions } from './types.js';
+import { BrokerClosedError } from './errors.js';
+import type { StreamSource } from './memoryStream.js';
+import { MemoryStream } from './memoryStream.js';
+import type { Broker, BrokerOptions, PublishOptions, StreamOptions } from './types.js';
 import { resolveBrokerOptions } from './types.js';
 
 /** The memory broker: a {@link Broker} for one process, plus an introspection helper. */
@@ -22,6 +21,8 @@ export interface MemoryBroker extends Broker {
   /** Channels this broker holds (history, meta or readers): bounded by use, for metrics and leak tests. */
   channelCount(): number;
 }
+
+const NO_OPTIONS: StreamOptions<never> = Object.freeze({});
 
 /** Longest pause between sweeps of idle channels and expired idempotency keys. */
 const MAX_SWEEP_INTERVAL_MS = 60_000;
@@ -62,81 +63,21 @@ export function createMemoryBroker(options?: BrokerOptions): MemoryBroker {
     return log;
   };
 
-  async function* stream<TData, TSnapshot>(
-    channel: string,
-    streamOptions: StreamOptions<TSnapshot> = {},
-  ): AsyncGenerator<TrackedEnvelope<TData | TSnapshot>, void, undefined> {
-    const { signal, onGap } = streamOptions;
-    const from = parseLastEventId(streamOptions.lastEventId);
-    if (closed) throw new BrokerClosedError();
-    if (signal?.aborted) return;
-    let log = channelFor(channel, Date.now());
-    log.subscribers += 1;
-    let pending: { readonly cancel: () => void } | undefined;
-    const onAbort = (): void => pending?.cancel();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      let cursor = log.top;
-      const gapAt = (reason: HistoryGapReason, lastEventId: string) => {
-        if (onGap === undefined) throw new HistoryGapError(reason, lastEventId);
-        const top = log.top;
-        const position = formatEventId(log.epoch, top);
-        return { top, position, snapshot: onGap({ channel, reason, lastEventId, position }) };
-      };
-      if (from !== null) {
-        log.evict(Date.now(), opts.historyTtlMs);
-        const reason = resumeGap(log, from, opts.recoveryLimit);
-        if (reason === null) cursor = from.offset;
-        else {
-          const gap = gapAt(reason, streamOptions.lastEventId as string);
-          cursor = gap.top;
-          yield tracked(gap.position, await gap.snapshot);
-        }
-      }
-      for (;;) {
-        if (signal?.aborted) return;
-        if (closed) throw new BrokerClosedError();
-        if (log.retired) {
-          // The channel was forgotten under this reader: its history is gone, a new epoch starts.
-          const lost = formatEventId(log.epoch, cursor);
-          log.subscribers -= 1;
-          log = channelFor(channel, Date.now());
-          log.subscribers += 1;
-          const gap = gapAt('epoch', lost);
-          cursor = gap.top;
-          yield tracked(gap.position, await gap.snapshot);
-          continue;
-        }
-        if (cursor < log.top) {
-          // No TTL check per event: an event still in the ring may be delivered a little past its
-          // TTL (the window is a floor); one overwritten by newer ones is the gap below.
-          const entry = log.entryAt(cursor + 1);
-          if (entry === undefined) {
-            // A live subscriber fell behind the retained history.
-            const gap = gapAt('evicted', formatEventId(log.epoch, cursor));
-            cursor = gap.top;
-            yield tracked(gap.position, await gap.snapshot);
-            continue;
-          }
-          cursor = entry.offset;
-          yield entry.envelope as TrackedEnvelope<TData>;
-          continue;
-        }
-        const wait = log.waitForAppend();
-        pending = wait;
-        await wait.promise;
-        pending = undefined;
-      }
-    } finally {
-      pending?.cancel();
-      signal?.removeEventListener('abort', onAbort);
-      log.subscribers -= 1;
-      log.lastUsedMs = Math.max(log.lastUsedMs, Date.now());
+  const source: StreamSource = {
+    get closed() {
+      return closed;
+    },
+    historyTtlMs: opts.historyTtlMs,
+    recoveryLimit: opts.recoveryLimit,
+    logFor: channelFor,
+    left(channel, log) {
       // A channel nobody published to holds nothing worth keeping: forget it with its last reader,
       // so subscribing to many names leaves no trace (its next use starts a new epoch: a gap at worst).
       if (log.subscribers === 0 && log.top === 0 && channels.get(channel) === log) channels.delete(channel);
-    }
-  }
+    },
+  };
+  const stream = <TData, TSnapshot>(channel: string, streamOptions?: StreamOptions<TSnapshot>): AsyncIterableIterator<TrackedEnvelope<TData | TSnapshot>> =>
+    new MemoryStream<TData | TSnapshot>(source, channel, (streamOptions ?? NO_OPTIONS) as StreamOptions<unknown>);
 
   return {
     publish(channel: string, data: unknown, publishOptions?: PublishOptions): Promise<string> {

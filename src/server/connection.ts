@@ -21,6 +21,11 @@ import type { ServerSocket } from './socket.js';
 import { nextPhase, Phase } from './state.js';
 import { SubscriptionRegistry } from './subscriptions.js';
 
+/** The authentication deadline's timer callback: one function for every connection, no closure each. */
+function authDeadlinePassed(connection: { authDeadlinePassed(): void }): void {
+  connection.authDeadlinePassed();
+}
+
 /** What a connection shares with every other connection of its handler. */
 export interface ConnectionShared<TRouter extends AnyRouter, TReq, TRes, TSession extends SessionBase> {
   readonly options: CoreHandlerOptions<TRouter, TReq, TRes, TSession>;
@@ -59,12 +64,15 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
   readonly router: TRouter;
   readonly frames: FrameBuilder;
   readonly errors: ErrorReporter<TRouter, unknown>;
-  readonly inFlightCalls = new Set<AbortController>();
   readonly auth: Authenticator<TRouter, TReq, TRes, TSession>;
   private phase: Phase;
   private readonly subscriptions: SubscriptionRegistry<TRouter>;
-  private queue: Array<{ message: ClientCallMessage; batchIndex: number }> = [];
+  /** The calls waiting for a valid session; null when none waits. */
+  private queue: Array<{ message: ClientCallMessage; batchIndex: number }> | null = null;
+  /** The authentication deadline, until it fires or a session is accepted. */
   private authTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Made at the first query or mutation (a subscription-only connection never needs it). */
+  private calls: Set<AbortController> | null = null;
   private readonly outgoing: Outgoing;
   private readonly intake: FrameIntake<TRouter>;
 
@@ -76,13 +84,18 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     this.router = shared.options.router;
     this.frames = shared.frames;
     this.errors = new ErrorReporter<TRouter, unknown>(this.router, request.req, shared.options.onError as never);
-    this.subscriptions = new SubscriptionRegistry(this, this.deliverable);
+    this.subscriptions = new SubscriptionRegistry(this);
     this.auth = new Authenticator(shared.options, request, this, shared.authTimeoutMs, shared.revocations);
     this.phase = request.expectsConnectionParams ? Phase.AwaitingParams : Phase.Authenticating;
     this.outgoing = new Outgoing(socket, shared.maxBufferedBytes, !shared.options.experimental_encoder, () =>
       this.close(CloseCode.SlowConsumer, `more than ${shared.maxBufferedBytes} bytes waiting to be sent`),
     );
     this.intake = new FrameIntake(this, shared.options.experimental_encoder, shared.maxBatchSize);
+  }
+
+  /** CallScope: the controllers of the queries and mutations in flight. */
+  get inFlightCalls(): Set<AbortController> {
+    return (this.calls ??= new Set());
   }
 
   get ctx(): inferRouterContext<TRouter> | undefined {
@@ -93,22 +106,22 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     return this.phase !== Phase.Closed && this.socket.isOpen;
   }
 
-  /** Sends the hello (if negotiated), starts the auth deadline, and authenticates unless params must come first. */
+  /**
+   * Sends the hello (if negotiated), starts the auth deadline, and authenticates unless params
+   * must come first. The hello goes out from a microtask, ahead of everything else the
+   * connection sends: a session (and anything else) made in the same turn then shares its
+   * write instead of following in a write of its own.
+   */
   start(): void {
     this.socket.limitIncomingFrames?.(this.payloadLimit);
-    if (this.request.speaksLanyard) {
-      const hello: HelloNotification = {
-        id: null,
-        method: 'lanyard.hello',
-        params: this.shared.helloParams,
-      };
-      this.send(this.frames.message(hello));
-    }
-    this.authTimer = setTimeout(() => {
-      const why = this.phase === Phase.AwaitingParams ? 'connectionParams not received in time' : 'no valid credentials in time';
-      this.close(CloseCode.AuthTimeout, why);
-    }, this.shared.authTimeoutMs);
-    if (this.phase === Phase.Authenticating) this.auth.connect(null).catch(this.reportUnexpected);
+    if (this.request.speaksLanyard) queueMicrotask(() => this.sayHello());
+    this.authTimer = setTimeout(authDeadlinePassed, this.shared.authTimeoutMs, this);
+    if (this.phase === Phase.Authenticating) this.auth.connect(null).catch((cause: unknown) => this.reportUnexpected(cause));
+  }
+
+  private sayHello(): void {
+    const hello: HelloNotification = { id: null, method: 'lanyard.hello', params: this.shared.helloParams };
+    this.send(this.frames.message(hello));
   }
 
   /**
@@ -141,11 +154,11 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
   closed(): void {
     if (this.phase === Phase.Closed) return;
     this.phase = nextPhase(this.phase, Phase.Closed);
-    clearTimeout(this.authTimer);
-    this.queue = [];
+    this.clearAuthTimer();
+    this.queue = null;
     this.subscriptions.stopAll();
-    for (const controller of this.inFlightCalls) controller.abort();
-    this.inFlightCalls.clear();
+    if (this.calls !== null) for (const controller of this.calls) controller.abort();
+    this.calls = null;
     this.auth.dispose();
     this.shared.onClosed(this);
   }
@@ -169,12 +182,13 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
    */
   ready(grantChanged: boolean): void {
     if (this.phase === Phase.Ready || this.phase === Phase.Closed) return;
-    clearTimeout(this.authTimer);
+    this.clearAuthTimer();
     const refuseQueued = grantChanged && this.phase === Phase.Stale;
     this.phase = nextPhase(this.phase, Phase.Ready);
     this.socket.limitIncomingFrames?.(this.payloadLimit);
     const queued = this.queue;
-    this.queue = [];
+    if (queued === null) return;
+    this.queue = null;
     for (const { message, batchIndex } of queued) {
       if (refuseQueued && message.method !== 'subscription.stop') answerQueuedCall(this, message, sessionChangedWhileQueued());
       else this.route(message, batchIndex);
@@ -211,26 +225,40 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
   refuse(cause: unknown): void {
     const shape = this.errors.report(cause, 'unknown', undefined, undefined);
     this.send(this.frames.error(null, shape));
-    for (const { message } of this.queue) answerQueuedCall(this, message, cause);
-    this.queue = [];
+    for (const { message } of this.queue ?? []) answerQueuedCall(this, message, cause);
+    this.queue = null;
     this.close(closeCodeFor(cause), cause instanceof TRPCError ? cause.code : 'createContext failed');
   }
 
   /**
-   * Whether a subscription event may go out now: not once the session has expired, even when
-   * the expiry timer has not fired yet (a busy loop). Reads the clock only for sessions that
-   * expire. On expiry the connection goes stale at once, which holds the event for replay.
+   * SubscriptionHost: whether a subscription event may go out now: not once the session has
+   * expired, even when the expiry timer has not fired yet (a busy loop). Reads the clock only
+   * for sessions that expire. On expiry the connection goes stale at once, which holds the
+   * event for replay.
    */
-  private readonly deliverable = (): boolean => {
+  deliverable(): boolean {
     if (!this.auth.hasExpired()) return true;
     this.stale();
     return false;
-  };
+  }
 
   /** A failure the auth lifecycle did not expect: reported, never an unhandled rejection. */
-  readonly reportUnexpected = (cause: unknown): void => {
+  reportUnexpected(cause: unknown): void {
     this.errors.report(cause, 'unknown', undefined, undefined);
-  };
+  }
+
+  /** The authentication deadline passed before a session was accepted. */
+  authDeadlinePassed(): void {
+    this.authTimer = undefined;
+    const why = this.phase === Phase.AwaitingParams ? 'connectionParams not received in time' : 'no valid credentials in time';
+    this.close(CloseCode.AuthTimeout, why);
+  }
+
+  private clearAuthTimer(): void {
+    if (this.authTimer === undefined) return;
+    clearTimeout(this.authTimer);
+    this.authTimer = undefined; // a cleared timer is not kept for the connection's life
+  }
 
   /** The largest frame accepted now: smaller until the connection is first authenticated. */
   private get payloadLimit(): number {
@@ -251,7 +279,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
   /** IntakeHost: the `connectionParams` frame was valid; authenticate with it. */
   acceptParams(data: Record<string, string> | null): void {
     this.phase = nextPhase(this.phase, Phase.Authenticating);
-    this.auth.connect(data).catch(this.reportUnexpected);
+    this.auth.connect(data).catch((cause: unknown) => this.reportUnexpected(cause));
   }
 
   /**
@@ -265,8 +293,9 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
       this.run(message, batchIndex);
       return;
     }
-    this.queue.push({ message, batchIndex });
-    if (this.queue.length > this.shared.maxQueuedCallsBeforeReady) {
+    const queue = (this.queue ??= []);
+    queue.push({ message, batchIndex });
+    if (queue.length > this.shared.maxQueuedCallsBeforeReady) {
       this.close(CloseCode.RateLimited, 'too many calls waiting for a valid session');
     }
   }
@@ -282,11 +311,11 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
         return;
       case 'query':
       case 'mutation':
-        if (this.inFlightCalls.size >= this.shared.maxConcurrentCalls) refuseOverLimit(this, message, `calls in flight (max ${this.shared.maxConcurrentCalls})`);
+        if ((this.calls?.size ?? 0) >= this.shared.maxConcurrentCalls) refuseOverLimit(this, message, `calls in flight (max ${this.shared.maxConcurrentCalls})`);
         else void runCall(this, message, batchIndex);
         return;
       case 'lanyard.authenticate':
-        this.auth.reauthenticate(message).catch(this.reportUnexpected);
+        this.auth.reauthenticate(message).catch((cause: unknown) => this.reportUnexpected(cause));
         return;
       default: {
         const unreachable: never = message;

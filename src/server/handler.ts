@@ -108,7 +108,7 @@ export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSessio
   // One timer for every connection's revalidation, not one per connection.
   const revalidation = options.revalidate
     ? setInterval(() => {
-        for (const connection of connections) connection.auth.revalidate().catch(connection.reportUnexpected);
+        for (const connection of connections) connection.auth.revalidate().catch((cause: unknown) => connection.reportUnexpected(cause));
       }, options.revalidateIntervalMs ?? authDefaults.revalidateIntervalMs)
     : undefined;
   revalidation?.unref?.();

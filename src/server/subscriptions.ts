@@ -8,6 +8,12 @@ import { isAbortError } from './errors.js';
 import type { FrameHead } from './frames.js';
 import type { CallScope } from './scope.js';
 
+/** What the registry needs from its connection. */
+export interface SubscriptionHost<TRouter extends AnyRouter> extends CallScope<TRouter> {
+  /** Whether an event may go out now (false once the session has expired: the event is held for replay). */
+  deliverable(): boolean;
+}
+
 /** One live subscription of a connection. Its source may be replaced on re-authorisation. */
 class ActiveSubscription {
   controller = new AbortController();
@@ -45,11 +51,12 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
   private readonly active = new Map<RequestId, ActiveSubscription>();
   private isSuspended = false;
 
-  /** `deliverable`: whether an event may go out now (false once the session has expired: the event is held for replay). */
-  constructor(
-    private readonly scope: CallScope<TRouter>,
-    private readonly deliverable: () => boolean,
-  ) {}
+  constructor(private readonly scope: SubscriptionHost<TRouter>) {}
+
+  /** Whether an event may go out now (false once the session has expired: the event is held for replay). */
+  private deliverable(): boolean {
+    return this.scope.deliverable();
+  }
 
   get size(): number {
     return this.active.size;

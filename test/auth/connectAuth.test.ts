@@ -1,5 +1,6 @@
 /** Connect-time authentication on the server, byte by byte: carriers, refusals, deadlines, origins. */
 import type { AddressInfo } from 'node:net';
+import type { TRPCRequestInfo } from '@trpc/server/http';
 import { describe, expect, it, vi } from 'vitest';
 import { CloseCode } from '../../src/protocol/closeCodes.js';
 import type { AuthenticateOptions } from '../../src/server/index.js';
@@ -97,6 +98,40 @@ describe('connect-time authentication', () => {
     const session = (await client.next((f) => (f as { method?: string }).method === 'lanyard.session')) as { params: { expiresAt: number } };
     expect(session.params.expiresAt).toBeGreaterThanOrEqual(before + 60_000);
     expect(session.params.expiresAt).toBeLessThanOrEqual(Date.now() + 60_000);
+  });
+});
+
+describe('createContext', () => {
+  it('gives createContext info.signal and info.url when read, spread or not; the signal aborts when the connection ends', async () => {
+    const fixture = createAuthFixture();
+    const infos: TRPCRequestInfo[] = [];
+    await raw.start<typeof fixture.router, TestSession>({
+      router: fixture.router,
+      authenticate: fixture.authenticate,
+      createContext: ({ session, info }) => {
+        // The first connection's context reads both at once (a spread reads every field); the second reads nothing.
+        infos.push(infos.length === 0 ? { ...info } : info);
+        return { session };
+      },
+    });
+    const spread = await openRaw(`${raw.server.url}/?room=a`, { authorization: 'Bearer bob:member' });
+    const untouched = await openRaw(`${raw.server.url}/?room=b`, { authorization: 'Bearer bob:member' });
+    for (const client of [spread, untouched]) {
+      client.send(meFrame(1));
+      await client.next(forId(1));
+    }
+    const [early, late] = infos as [TRPCRequestInfo, TRPCRequestInfo];
+    expect(early.signal).toBeInstanceOf(AbortSignal);
+    expect(early.signal?.aborted).toBe(false);
+    expect(early.url?.searchParams.get('room')).toBe('a');
+    expect(Object.keys(late)).toEqual(expect.arrayContaining(['signal', 'url', 'connectionParams']));
+    spread.close();
+    untouched.close();
+    await expect.poll(() => early.signal?.aborted).toBe(true);
+    await untouched.closed;
+    await expect.poll(() => late.signal?.aborted).toBe(true); // made after the connection ended: aborted at once
+    expect(late.url?.searchParams.get('room')).toBe('b');
+    expect(late.url).toBe(late.url); // read once, then kept on the info
   });
 });
 

@@ -31,6 +31,27 @@ describe('expiry', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(390);
   });
 
+  it('times a session that never expired from the first re-authentication that brings an expiry', async () => {
+    await serve({ refreshAheadMs: 100, expiryGraceMs: 100 });
+    const client = await signIn('alice:admin');
+    client.send(authenticateFrame(1, 'alice:admin:300'));
+    expect(await client.next(forId(1))).toMatchObject({ result: { type: 'data' } });
+    const refresh = (await client.next(method('lanyard.refresh'), 1000)) as { params: { reason: string } };
+    expect(refresh.params.reason).toBe('expiring');
+    expect(await client.closed).toEqual({ code: CloseCode.SessionExpired, reason: 'session expired' });
+  });
+
+  it('stops timing a session once a re-authentication brings one that never expires', async () => {
+    await serve({ refreshAheadMs: 100, expiryGraceMs: 100 });
+    const client = await signIn('alice:admin:400');
+    client.send(authenticateFrame(1, 'alice:admin'));
+    expect(await client.next(forId(1))).toMatchObject({ result: { data: { expiresAt: null } } });
+    await sleep(600); // past the first session's expiry and grace
+    client.send(meFrame(2));
+    expect(await client.next(forId(2))).toMatchObject({ result: { data: { token: 'alice:admin' } } });
+    expect(client.received.filter(method('lanyard.refresh'))).toEqual([]);
+  });
+
   it('holds calls that arrive after expiry until the in-band refresh, then runs them under the new session', async () => {
     const { fixture } = await serve({ refreshAheadMs: 50, expiryGraceMs: 2000, sameAuthorization: (a: TestSession, b: TestSession) => a.user === b.user && a.role === b.role });
     const client = await signIn('alice:admin:150');

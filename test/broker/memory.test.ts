@@ -77,6 +77,41 @@ describe('memory broker', () => {
     expect(broker.channelCount()).toBe(1);
   });
 
+  it('return() ends a waiting stream at once and releases it, with no signal to abort', async () => {
+    const broker = open();
+    await broker.publish('held', 1);
+    const iterator = broker.stream('held')[Symbol.asyncIterator]();
+    const waiting = iterator.next();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(broker.subscriberCount('held')).toBe(1);
+    expect(await iterator.return?.()).toEqual({ done: true, value: undefined });
+    expect(await waiting).toEqual({ done: true, value: undefined });
+    expect(broker.subscriberCount('held')).toBe(0);
+    expect(await iterator.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('answers next() calls made before the first is answered in order, one event each', async () => {
+    const broker = open();
+    const start = await broker.publish('queued', 0);
+    const iterator = broker.stream('queued', { lastEventId: start })[Symbol.asyncIterator]();
+    const pending = [iterator.next(), iterator.next(), iterator.next()];
+    for (const value of [1, 2, 3]) await broker.publish('queued', value);
+    expect((await Promise.all(pending)).map((result) => (result.value as readonly [string, unknown])[1])).toEqual([1, 2, 3]);
+    await iterator.return?.();
+  });
+
+  it('throw() ends the stream, releases it and rejects with the error', async () => {
+    const broker = open();
+    await broker.publish('thrown', 1);
+    const iterator = broker.stream('thrown')[Symbol.asyncIterator]();
+    const waiting = iterator.next();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const error = new Error('consumer gave up');
+    await expect(iterator.throw?.(error)).rejects.toBe(error);
+    expect(await waiting).toEqual({ done: true, value: undefined });
+    expect(broker.subscriberCount('thrown')).toBe(0);
+  });
+
   it('rejects options outside their range with a RangeError naming the option', () => {
     expect(() => createMemoryBroker({ historySize: 0 })).toThrow(/historySize/);
     expect(() => createMemoryBroker({ recoveryLimit: 1.5 })).toThrow(/recoveryLimit/);

@@ -2,10 +2,12 @@
 import type { AddressInfo } from 'node:net';
 import { createTRPCClient, createWSClient as stockCreateWSClient, wsLink as stockWsLink } from '@trpc/client';
 import { initTRPC } from '@trpc/server';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerOptions } from 'ws';
 import { WebSocketServer } from 'ws';
 import { applyWSSHandler, getWSConnectionHandler } from '../../src/server/index.js';
+import { queryFlag } from '../../src/adapters/ws/upgrade.js';
 import { CloseCode } from '../../src/protocol/closeCodes.js';
 import { makeClient, NodeWebSocket } from '../fixtures/clients.js';
 import { forId, openRaw, upgradeStatus } from '../fixtures/rawClient.js';
@@ -145,5 +147,26 @@ describe('upgrade checks', () => {
     const socket = await openRaw(`${url}/?access_token=s3cret`);
     socket.close();
     expect(seen).toEqual(['/?access_token=REDACTED']);
+  });
+});
+
+describe('the flags in an upgrade URL', () => {
+  it('read without parsing the URL, agree with URLSearchParams on every query', () => {
+    const key = fc.constantFrom('lanyard', 'connectionParams', 'x', '%6Canyard', 'lanyard+', 'lan%79ard', '', '?lanyard');
+    const value = fc.constantFrom('1', '0', '%31', '1+', '+1', '', '1=1', '11', '1#x');
+    const pair = fc.tuple(key, fc.boolean(), value).map(([k, equals, v]) => (equals ? `${k}=${v}` : k));
+    const url = fc
+      .tuple(fc.constantFrom('/', '/path', '/pa#th'), fc.array(pair, { maxLength: 5 }), fc.constantFrom('&', '&&'), fc.constantFrom('', '#lanyard=1', '#'))
+      .map(([path, pairs, separator, hash]) => `${path}?${pairs.join(separator)}${hash}`);
+    fc.assert(
+      fc.property(url, fc.constantFrom('lanyard', 'connectionParams'), (rawUrl, name) => {
+        const expected = new URL(rawUrl, 'http://localhost').searchParams.get(name) === '1';
+        expect(queryFlag(rawUrl, name)).toBe(expected);
+      }),
+      { numRuns: 2_000 },
+    );
+    expect(queryFlag('/?lanyard=1', 'lanyard')).toBe(true);
+    expect(queryFlag('/', 'lanyard')).toBe(false);
+    expect(queryFlag(undefined, 'lanyard')).toBe(false);
   });
 });

@@ -109,7 +109,8 @@ function serve<TRouter extends AnyRouter, TSession extends SessionBase>(
     if (cause.code === MESSAGE_TOO_BIG) return; // closed with 4413, like the core's own size check
     connection.errors.report(cause, 'unknown', undefined, undefined);
   });
-  ws.once('close', () => {
+  // `on`, not `once`: 'close' comes once, and `once` would keep a wrapper per socket.
+  ws.on('close', () => {
     if (keepAlive) sweeper?.untrack(keepAlive);
     connection.closed();
   });

@@ -47,6 +47,62 @@ export function redactUpgradeUrl(req: IncomingMessage, credentials: CredentialCa
   req.url = extracted.redactedUrl;
 }
 
+/** The cookies of a request when `credentials.cookies` is off (or it sent none): one frozen empty record for all. */
+const NO_COOKIES: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>);
+
+/**
+ * Whether `rawUrl`'s query has `name=1` (as `new URL(rawUrl).searchParams.get(name) === '1'`),
+ * without parsing the URL: the connect path reads two flags and keeps nothing.
+ */
+export function queryFlag(rawUrl: string | undefined, name: string): boolean {
+  if (rawUrl === undefined) return false;
+  const queryStart = rawUrl.indexOf('?');
+  const hashStart = rawUrl.indexOf('#');
+  if (queryStart < 0 || (hashStart >= 0 && hashStart < queryStart)) return false;
+  const query = rawUrl.slice(queryStart + 1, hashStart < 0 ? undefined : hashStart);
+  // Escapes and `+` need URLSearchParams' decoding (our own clients never send them); the `&`
+  // keeps its constructor from dropping a leading `?`, which is part of the first name here.
+  if (query.includes('%') || query.includes('+')) return new URLSearchParams(`&${query}`).get(name) === '1';
+  for (const pair of query.split('&')) {
+    const equals = pair.indexOf('=');
+    if ((equals < 0 ? pair : pair.slice(0, equals)) === name) return equals >= 0 && pair.slice(equals + 1) === '1';
+  }
+  return false;
+}
+
+/**
+ * What the core keeps of a `ws` upgrade request for the connection's life: the request, the
+ * socket, the flags and the query-parameter token. The URL and cookies are parsed again each
+ * time a hook asks (at authentication), not kept: a parsed `URL` costs about 0.5 KB.
+ */
+class UpgradeRequest implements ConnectionRequest<IncomingMessage, WebSocket> {
+  readonly expectsConnectionParams: boolean;
+  readonly speaksLanyard: boolean;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: WebSocket,
+    readonly queryToken: string | null,
+    private readonly readsCookies: boolean,
+  ) {
+    this.expectsConnectionParams = queryFlag(req.url, CONNECTION_PARAMS_FLAG);
+    this.speaksLanyard = queryFlag(req.url, LANYARD_FLAG);
+  }
+
+  get url(): URL | null {
+    return parseUrl(this.req.url);
+  }
+
+  get headers(): IncomingMessage['headers'] {
+    return this.req.headers;
+  }
+
+  get cookies(): Readonly<Record<string, string>> {
+    const header = this.readsCookies ? this.req.headers.cookie : undefined;
+    return header ? parseCookies(header) : NO_COOKIES;
+  }
+}
+
 /**
  * Reads what the core needs from the upgrade request: flags, headers, cookies (when enabled)
  * and the query-parameter token (when enabled), which is cut out of `req.url` first so that no
@@ -54,18 +110,7 @@ export function redactUpgradeUrl(req: IncomingMessage, credentials: CredentialCa
  */
 export function readUpgrade(req: IncomingMessage, ws: WebSocket, credentials: CredentialCarriers | undefined): ConnectionRequest<IncomingMessage, WebSocket> {
   redactUpgradeUrl(req, credentials);
-  const queryToken = queryTokens.get(req) ?? null;
-  const url = parseUrl(req.url);
-  return {
-    req,
-    res: ws,
-    url,
-    headers: req.headers,
-    cookies: parseCookies(credentials?.cookies ? req.headers.cookie : undefined),
-    queryToken,
-    expectsConnectionParams: url?.searchParams.get(CONNECTION_PARAMS_FLAG) === '1',
-    speaksLanyard: url?.searchParams.get(LANYARD_FLAG) === '1',
-  };
+  return new UpgradeRequest(req, ws, queryTokens.get(req) ?? null, Boolean(credentials?.cookies));
 }
 
 type VerifyCallback = (result: boolean, code?: number, message?: string) => void;

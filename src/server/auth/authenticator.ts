@@ -20,6 +20,7 @@ import {
   SessionMisuseError,
   withRefusalReason,
 } from './sessionChecks.js';
+import type { SessionClockEvents } from './sessionClock.js';
 import { SessionClock } from './sessionClock.js';
 import type { SessionBase } from './types.js';
 import { authDefaults } from './types.js';
@@ -33,13 +34,17 @@ export { closeCodeFor } from './host.js';
  * `revalidate`. It owns the session; the connection owns the socket and the calls. Every
  * session change goes through one {@link SessionChanges} queue.
  */
-export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession extends SessionBase> {
+export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession extends SessionBase> implements SessionClockEvents {
   private current: TSession | null = null;
   private params: Record<string, string> | null = null;
-  private readonly clock: SessionClock;
-  private readonly aborter = new AbortController();
+  /** The expiry timers; made for the first session that expires. */
+  private clock: SessionClock | null = null;
+  /** Aborted when the connection ends; made when `createContext` first reads `info.signal`. */
+  private closedController: AbortController | null = null;
+  private disposed = false;
   private readonly changes: SessionChanges<TSession>;
-  private readonly limiter: ReauthenticationLimiter;
+  /** Made at the first in-band authentication. */
+  private limiter: ReauthenticationLimiter | null = null;
   private readonly hooks: AuthHooks<TRouter, TReq, TRes, TSession>;
   private revalidating = false;
   /** The `seq` of the last `lanyard.refresh` sent on this connection. */
@@ -54,18 +59,8 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
     private readonly authTimeoutMs: number,
     revocations: RevocationGate<TSession> | null,
   ) {
-    const expiryGraceMs = options.expiryGraceMs ?? authDefaults.expiryGraceMs;
-    this.clock = new SessionClock(options.refreshAheadMs ?? authDefaults.refreshAheadMs, expiryGraceMs, {
-      refreshDue: (expiresAt) => this.askForCredentials('expiring', expiresAt + expiryGraceMs - Date.now()),
-      expired: () => host.stale(),
-      graceOver: () => host.close(CloseCode.SessionExpired, 'session expired'),
-    });
-    this.changes = new SessionChanges(this.aborter.signal, authTimeoutMs);
-    this.hooks = new AuthHooks(options, request, this.aborter.signal, revocations);
-    this.limiter = new ReauthenticationLimiter(
-      options.maxReauthenticationsPerMinute ?? authDefaults.maxReauthenticationsPerMinute,
-      Date.now(),
-    );
+    this.changes = new SessionChanges(authTimeoutMs);
+    this.hooks = new AuthHooks(options, request, this, revocations);
   }
 
   /** The current session (null before authentication, or without `authenticate`). */
@@ -75,17 +70,45 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
 
   /** Whether the session has expired by now. Reads the clock only for a session that expires. */
   hasExpired(): boolean {
-    return this.clock.isExpired();
+    return this.clock !== null && this.clock.isExpired();
+  }
+
+  /**
+   * The signal `createContext` gets as `info.signal`: aborted when the connection ends. Made on
+   * first use, since most contexts never read it (an `AbortSignal` costs about 0.5 KB).
+   */
+  closedSignal(): AbortSignal {
+    if (this.closedController === null) {
+      this.closedController = new AbortController();
+      if (this.disposed) this.closedController.abort();
+    }
+    return this.closedController.signal;
+  }
+
+  /** SessionClockEvents: `refreshAheadMs` before expiry, ask for fresh credentials. */
+  refreshDue(expiresAt: number): void {
+    this.askForCredentials('expiring', expiresAt + this.expiryGraceMs() - Date.now());
+  }
+
+  /** SessionClockEvents: the session expired; calls wait for a refresh. */
+  expired(): void {
+    this.host.stale();
+  }
+
+  /** SessionClockEvents: the grace after expiry passed without a refresh. */
+  graceOver(): void {
+    this.host.close(CloseCode.SessionExpired, 'session expired');
   }
 
   /** Connect-time: authenticate, create the context, announce the session. */
   connect(connectionParams: Record<string, string> | null): Promise<void> {
+    // No deadline of its own: the connection's authentication deadline bounds it (and closing aborts it).
     return this.changes.run(async (change) => {
       let session: TSession | null;
       let ctx: unknown;
       try {
         session = await this.hooks.authenticate(connectionParams, null, change);
-        if (session !== null) await this.hooks.checkRevocations(session, change, this.reportUnchecked);
+        if (session !== null) await this.hooks.checkRevocations(session, change, (cause) => this.reportUnchecked(cause));
         ctx = await change.wait(this.hooks.createContext(connectionParams, session));
         if (session !== null) this.hooks.admit(session, change);
       } catch (cause) {
@@ -98,12 +121,14 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
       this.install(session, ctx, connectionParams);
       this.announce();
       this.host.ready(false);
-    });
+    }, false);
   }
 
   /** In band: the client's `lanyard.authenticate`. Answered on its id. */
   reauthenticate(message: AuthenticateMessage): Promise<void> {
-    const verdict = this.limiter.take(Date.now());
+    const now = Date.now();
+    this.limiter ??= new ReauthenticationLimiter(this.options.maxReauthenticationsPerMinute ?? authDefaults.maxReauthenticationsPerMinute, now);
+    const verdict = this.limiter.take(now);
     if (verdict === 'close') {
       this.host.close(CloseCode.RateLimited, 'too many in-band authentications');
       return Promise.resolve();
@@ -157,10 +182,12 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
 
   /** The connection ended: stop every timer and abort what `authenticate` and `createContext` were given. */
   dispose(): void {
-    this.clock.clear();
+    this.disposed = true;
+    this.clock?.clear();
     clearTimeout(this.requested?.timer);
     this.requested = null;
-    this.aborter.abort();
+    this.changes.dispose();
+    this.closedController?.abort();
   }
 
   /**
@@ -183,7 +210,7 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
       // An answer to `requestReauthentication()` is a re-check of the grant, not a bid for a later expiry.
       const answersRequest = this.requested !== null && answers !== undefined && answers >= this.requested.seq;
       if (!answersRequest && isNotFresher(this.current, session, this.hooks.sameGrant(this.current, session))) throw notFresher();
-      await this.hooks.checkRevocations(session, change, this.reportUnchecked);
+      await this.hooks.checkRevocations(session, change, (cause) => this.reportUnchecked(cause));
       ctx = await change.wait(this.hooks.createContext(connectionParams, session));
       this.hooks.admit(session, change);
     } catch (cause) {
@@ -219,7 +246,7 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
       }
       if (result === session) return;
       const replacement = checkSession<TSession>(result, 'revalidate');
-      await this.hooks.checkRevocations(replacement, change, this.reportUnchecked);
+      await this.hooks.checkRevocations(replacement, change, (cause) => this.reportUnchecked(cause));
       const ctx = await change.wait(this.hooks.createContext(this.params, replacement));
       this.hooks.admit(replacement, change);
       if (!this.host.isOpen || this.current !== session) return;
@@ -241,7 +268,10 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
     this.current = session;
     this.params = connectionParams;
     this.host.setContext(ctx);
-    this.clock.arm(expiryOf(session), Date.now());
+    const expiresAt = expiryOf(session);
+    if (expiresAt === null && this.clock === null) return;
+    this.clock ??= new SessionClock(this.options.refreshAheadMs ?? authDefaults.refreshAheadMs, this.expiryGraceMs(), this);
+    this.clock.arm(expiresAt, Date.now());
   }
 
   /**
@@ -261,7 +291,7 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
    * re-runs them once, under the last), and never under an expired session.
    */
   private async settleSubscriptions(): Promise<void> {
-    if (!this.host.subscriptionsSuspended || this.changes.waiting > 0 || this.clock.isExpired() || !this.host.isOpen) return;
+    if (!this.host.subscriptionsSuspended || this.changes.waiting > 0 || this.hasExpired() || !this.host.isOpen) return;
     await this.host.reauthorizeSubscriptions();
   }
 
@@ -273,9 +303,13 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
   }
 
   /** Revocation records that could not be read, for a session admitted anyway (`onRevocationsUnavailable: 'admit'`). */
-  private readonly reportUnchecked = (cause: unknown): void => {
+  private reportUnchecked(cause: unknown): void {
     this.host.errors.report(cause, 'unknown', undefined, undefined);
-  };
+  }
+
+  private expiryGraceMs(): number {
+    return this.options.expiryGraceMs ?? authDefaults.expiryGraceMs;
+  }
 
   /** A mistake in the app's hooks is logged even without `onError`. */
   private loud(cause: unknown): unknown {
@@ -298,7 +332,7 @@ export class Authenticator<TRouter extends AnyRouter, TReq, TRes, TSession exten
     const refresh: RefreshRequest = {
       id: null,
       method: 'lanyard.refresh',
-      params: { reason, expiresAt: this.clock.expiry, deadlineMs: Math.max(0, Math.round(deadlineMs)), seq: ++this.refreshSeq },
+      params: { reason, expiresAt: this.clock?.expiry ?? null, deadlineMs: Math.max(0, Math.round(deadlineMs)), seq: ++this.refreshSeq },
     };
     this.host.send(this.host.frames.message(refresh));
     return this.refreshSeq;

@@ -1,6 +1,8 @@
 import type { AnyRouter } from '@trpc/server';
 import type { RevocationGate } from '../cluster/revocationGate.js';
 import type { CoreHandlerOptions } from '../options.js';
+import type { ContextInfoSource } from './contextInfo.js';
+import { contextInfo } from './contextInfo.js';
 import type { AuthRequest } from './host.js';
 import { defaultSameAuthorization } from './sameAuthorization.js';
 import type { SessionChange } from './sessionChanges.js';
@@ -19,12 +21,12 @@ export class RevokedInFlight extends Error {
  * `createContext` (stock tRPC's options plus the session), `sameAuthorization`, and the last
  * gate before a session goes live.
  */
-export class AuthHooks<TRouter extends AnyRouter, TReq, TRes, TSession extends SessionBase> {
+export class AuthHooks<TRouter extends AnyRouter, TReq, TRes, TSession extends SessionBase> implements ContextInfoSource {
   constructor(
     private readonly options: CoreHandlerOptions<TRouter, TReq, TRes, TSession>,
     private readonly request: AuthRequest<TReq, TRes>,
-    /** Aborted when the connection ends; `createContext` gets it as `info.signal`. */
-    private readonly closed: AbortSignal,
+    /** Where `createContext`'s `info.signal` comes from (aborted when the connection ends). */
+    private readonly connection: { closedSignal(): AbortSignal },
     /** The revocation records (cluster control), or null without them. */
     private readonly revocations: RevocationGate<TSession> | null,
   ) {}
@@ -63,17 +65,19 @@ export class AuthHooks<TRouter extends AnyRouter, TReq, TRes, TSession extends S
     return createContext({
       req: this.request.req,
       res: this.request.res,
-      info: {
-        accept: null,
-        type: 'unknown',
-        isBatchCall: false,
-        calls: [],
-        connectionParams,
-        signal: this.closed,
-        url: this.request.url,
-      },
+      info: contextInfo(connectionParams, this),
       session,
     });
+  }
+
+  /** ContextInfoSource: `info.signal`, aborted when the connection ends. */
+  closedSignal(): AbortSignal {
+    return this.connection.closedSignal();
+  }
+
+  /** ContextInfoSource: `info.url`. */
+  requestUrl(): URL | null {
+    return this.request.url;
   }
 
   /** Whether `next` grants what `previous` did (false when there was none). */

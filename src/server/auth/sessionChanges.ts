@@ -35,18 +35,38 @@ function untilAborted<T>(value: T | PromiseLike<T>, signal: AbortSignal): Promis
   });
 }
 
+/** Why a change's signal aborts when its connection closes (as `AbortController.abort()` with no reason). */
+function connectionClosed(): DOMException {
+  return new DOMException('This operation was aborted', 'AbortError');
+}
+
+/** A change took longer than its deadline. */
+function abortOnDeadline(change: SessionChange<unknown>, deadlineMs: number): void {
+  change.abort(new TRPCError({ code: 'TIMEOUT', message: `Authentication did not finish within ${deadlineMs} ms` }));
+}
+
 /** One session change being made: what it may wait on, and the revocations it must honour. */
 export class SessionChange<TSession> {
+  private readonly controller = new AbortController();
+
   constructor(
-    /** Aborted when the connection closes or the change's deadline passes; `authenticate` gets it. */
-    readonly signal: AbortSignal,
     private readonly changes: SessionChanges<TSession>,
     private readonly revocationMark: number,
   ) {}
 
+  /** Aborted when the connection closes or the change's deadline passes; `authenticate` gets it. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Aborts the change: whatever it waits on is abandoned at once. */
+  abort(reason: unknown): void {
+    this.controller.abort(reason);
+  }
+
   /** Awaits `value` unless the change is aborted first (see {@link untilAborted}). */
   wait<T>(value: T | PromiseLike<T>): Promise<T> {
-    return untilAborted(value, this.signal);
+    return untilAborted(value, this.controller.signal);
   }
 
   /** The reason of a revocation issued since this change was queued that matches `session`, or null. */
@@ -55,66 +75,77 @@ export class SessionChange<TSession> {
   }
 }
 
+const settled = Promise.resolve();
+
 /**
  * Every change of one connection's session (connect-time authentication, in-band
  * re-authentication, `revalidate`) runs here, one after another in arrival order, so a slower
  * change can never install its result over a newer one. Each change gets a signal aborted when
- * the connection closes or `deadlineMs` passes, and sees every `revoke()` issued while it was
- * queued or running, so a session still being authenticated cannot escape a revocation.
+ * the connection closes ({@link dispose}) or its deadline passes, and sees every `revoke()`
+ * issued while it was queued or running, so a session still being authenticated cannot escape a
+ * revocation. An idle queue holds no promise, list or timer.
  */
 export class SessionChanges<TSession> {
-  private tail: Promise<void> = Promise.resolve();
+  /** The last change queued, while any is queued or running. */
+  private tail: Promise<void> | null = null;
   private pending = 0;
-  private revocations: Array<PendingRevocation<TSession>> = [];
+  private running: SessionChange<TSession> | null = null;
+  private disposed = false;
+  private revocations: Array<PendingRevocation<TSession>> | null = null;
   /** The absolute index of `revocations[0]`: marks stay valid when the list is emptied. */
   private revocationBase = 0;
 
-  constructor(
-    private readonly closed: AbortSignal,
-    private readonly deadlineMs: number,
-  ) {}
+  constructor(private readonly deadlineMs: number) {}
 
   /** How many changes wait behind the one running. */
   get waiting(): number {
     return Math.max(0, this.pending - 1);
   }
 
-  /** Queues `task`; the promise settles when it has run (rejects only if `task` throws). */
-  run(task: (change: SessionChange<TSession>) => Promise<void>): Promise<void> {
-    const mark = this.revocationBase + this.revocations.length;
+  /**
+   * Queues `task`; the promise settles when it has run (rejects only if `task` throws). With
+   * `deadline` false the change has no timer of its own: the caller bounds it otherwise (the
+   * connection's authentication deadline closes the connection, which aborts the change).
+   */
+  run(task: (change: SessionChange<TSession>) => Promise<void>, deadline = true): Promise<void> {
+    const mark = this.revocationBase + (this.revocations?.length ?? 0);
     this.pending++;
     const step = async (): Promise<void> => {
-      const controller = new AbortController();
-      const abort = () => controller.abort(this.closed.reason);
-      this.closed.addEventListener('abort', abort, { once: true });
-      const timer = setTimeout(
-        () => controller.abort(new TRPCError({ code: 'TIMEOUT', message: `Authentication did not finish within ${this.deadlineMs} ms` })),
-        this.deadlineMs,
-      );
+      const change = new SessionChange<TSession>(this, mark);
+      const timer = deadline && !this.disposed ? setTimeout(abortOnDeadline, this.deadlineMs, change, this.deadlineMs) : undefined;
+      this.running = change;
       try {
-        if (!this.closed.aborted) await task(new SessionChange(controller.signal, this, mark));
+        if (!this.disposed) await task(change);
       } finally {
         clearTimeout(timer);
-        this.closed.removeEventListener('abort', abort);
+        this.running = null;
         this.finished();
       }
     };
-    const run = this.tail.then(step, step);
+    const run = (this.tail ?? settled).then(step, step);
     this.tail = run.catch(() => undefined);
     return run;
+  }
+
+  /** The connection closed: the running change is aborted, and queued ones will not run. */
+  dispose(): void {
+    this.disposed = true;
+    this.running?.abort(connectionClosed());
   }
 
   /** Records a `revoke()` for the changes pending now; false (and nothing kept) when none is. */
   noteRevocation(filter: (session: TSession) => boolean, reason: string): boolean {
     if (this.pending === 0) return false;
-    this.revocations.push({ filter, reason });
+    (this.revocations ??= []).push({ filter, reason });
     return true;
   }
 
   /** @internal The reason of the first revocation from `mark` on that matches `session`, or null. */
   revokedSince(mark: number, session: TSession): string | null {
-    for (let index = Math.max(0, mark - this.revocationBase); index < this.revocations.length; index++) {
-      const revocation = this.revocations[index]!;
+    const revocations = this.revocations;
+    if (revocations === null) return null;
+    for (let index = Math.max(0, mark - this.revocationBase); index < revocations.length; index++) {
+      const revocation = revocations[index]!;
       if (revocation.filter(session)) return revocation.reason;
     }
     return null;
@@ -123,7 +154,8 @@ export class SessionChanges<TSession> {
   private finished(): void {
     this.pending--;
     if (this.pending > 0) return;
-    this.revocationBase += this.revocations.length;
-    this.revocations = [];
+    this.revocationBase += this.revocations?.length ?? 0;
+    this.revocations = null;
+    this.tail = null;
   }
 }

@@ -1,6 +1,11 @@
 /** setTimeout's largest delay; a longer wait is re-armed when it fires. */
 const MAX_DELAY_MS = 2_147_483_647;
 
+/** The timer callback: one function for every clock, no closure per timer. */
+function fireClock(clock: SessionClock, atMs: number): void {
+  clock.fire(atMs);
+}
+
 /** What the clock tells its connection, each at most once per armed session. */
 export interface SessionClockEvents {
   /** `refreshAheadMs` before expiry: ask for fresh credentials. */
@@ -67,10 +72,12 @@ export class SessionClock {
 
   private schedule(atMs: number, nowMs: number): void {
     const delayMs = Math.max(0, atMs - nowMs);
-    this.timer = setTimeout(() => this.fire(atMs), Math.min(delayMs, MAX_DELAY_MS));
+    this.timer = setTimeout(fireClock, Math.min(delayMs, MAX_DELAY_MS), this, atMs);
   }
 
-  private fire(atMs: number): void {
+  /** @internal The timer for `atMs` fired. */
+  fire(atMs: number): void {
+    this.timer = undefined; // a fired timer is not kept
     const nowMs = Date.now();
     if (nowMs < atMs) {
       this.schedule(atMs, nowMs); // a wait longer than setTimeout allows
