@@ -168,16 +168,27 @@ function nodeRedisDriver(client: NodeRedisClientLike): RedisDriver {
       const listener = (message: string, channel: string): void => handlers.message(channel, message);
       let wasReady = false;
       let closed = false;
+      /**
+       * Up from 'ready' (after `resubscribed` was told) to the next drop. `isReady` alone turns true before
+       * 'ready' is emitted: a reader could take the link for up, then hear of the reconnect, and resync twice.
+       */
+      let up = false;
       // node-redis resubscribes before it emits 'ready' again; without an 'error' listener a drop would throw.
-      sub.on('error', () => {});
+      sub.on('error', () => {
+        up = false;
+      });
+      sub.on('end', () => {
+        up = false;
+      });
       sub.on('ready', () => {
         if (wasReady && !closed) handlers.resubscribed();
         wasReady = true;
+        up = true;
       });
       const connected = sub.connect();
       connected.catch(() => {});
       return {
-        ready: () => sub.isReady,
+        ready: () => up && sub.isReady,
         async subscribe(channel) {
           await connected;
           await sub.subscribe(channel, listener);

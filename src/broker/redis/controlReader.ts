@@ -84,15 +84,15 @@ export class ControlReader {
   #position: string | null = null;
   #reading = false;
   #again = false;
-  #lost: boolean;
+  #lost = false;
+  /** Whether a read has found both connections up yet: only a drop after that is a loss (not the first connect). */
+  #wasUp = false;
   #stopped = false;
 
   constructor(ctx: ReaderContext, node: ControlNode) {
     this.#ctx = ctx;
     this.node = node;
     this.#joinedAt = performance.now();
-    // Joined while Redis is away: whatever the node holds is checked again once it is back.
-    this.#lost = !ctx.driver.ready();
   }
 
   /** A connection dropped: commands may arrive late, and the node is told `resynced()` once reads work again. */
@@ -129,7 +129,7 @@ export class ControlReader {
   async #readAll(): Promise<void> {
     const { driver, keys } = this.#ctx;
     if (!driver.ready()) {
-      this.#lost = true;
+      this.#lost ||= this.#wasUp;
       return;
     }
     try {
@@ -148,7 +148,14 @@ export class ControlReader {
       this.#lost = true;
       return;
     }
-    if (this.#lost && this.#ctx.pubsubUp() && !this.#stopped) {
+    // While the pub/sub connection is down wakes are missed, whether or not the driver later reports
+    // the reconnect: a drop noticed here counts as a loss too (its first connect does not).
+    if (!this.#ctx.pubsubUp()) {
+      this.#lost ||= this.#wasUp;
+      return;
+    }
+    this.#wasUp = true;
+    if (this.#lost && !this.#stopped) {
       this.#lost = false;
       try {
         this.node.resynced();
