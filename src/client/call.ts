@@ -5,13 +5,18 @@ import type { Connection } from './connection.js';
 /** A server message that answers one call. */
 export type ResponseMessage = DataResultMessage | LifecycleResultMessage | ErrorMessage;
 
-/** Where the results of one call go; the client builds it around the caller's observer. */
+/**
+ * Where the results of one call go: the call itself, built around the caller's observer. The
+ * request manager calls these (and catches what they throw); they are methods, so that a call
+ * costs one object, not one plus a closure per outcome.
+ */
 export interface CallSink {
   /** A result or error message for this call, as received. */
-  readonly next: (message: ResponseMessage) => void;
+  onResponse(message: ResponseMessage): void;
   /** Ends the call with an error of the client's own (the socket closed). */
-  readonly error: (cause: Error) => void;
-  readonly complete: () => void;
+  onFailure(cause: Error): void;
+  /** Ends the call without an error. */
+  onEnd(): void;
 }
 
 /** Which of a call's routes get `subscription.stop` when it ends: all, all but the one that ended it, none (the client is closing). */
@@ -36,13 +41,12 @@ export interface Route {
   role: Role;
 }
 
-/** One subscriber of `request()`: a query, a mutation or a subscription. */
-export interface Call {
+/** One subscriber of `request()`: a query, a mutation or a subscription, and where its results go. */
+export interface Call extends CallSink {
   readonly method: ProcedureType;
   readonly path: string;
   /** Already serialised by the transformer. */
   readonly input: unknown;
-  readonly sink: CallSink;
   /** The id of the last `tracked()` event delivered; sent again on resubscription. */
   lastEventId: string | undefined;
   /** The route that answers the call; `null` while queued. */

@@ -1,5 +1,7 @@
 import type { AuthenticatedResult, ConnectionParamsMessage } from '../protocol/index.js';
 import { PING, PONG } from '../protocol/index.js';
+import type { FrameData } from './frameListener.js';
+import { listenForFrames } from './frameListener.js';
 import type { FrameSink } from './frameLimit.js';
 import { payloadTooLarge, writeWithinLimits } from './frameLimit.js';
 import { KeepAlive } from './keepAlive.js';
@@ -208,7 +210,7 @@ export class Connection {
     this.socket = socket;
     socket.binaryType = 'arraybuffer';
     socket.addEventListener('open', this.onSocketOpen);
-    socket.addEventListener('message', this.onSocketMessage);
+    listenForFrames(socket, this.onFrame);
     socket.addEventListener('error', this.onSocketError);
     socket.addEventListener('close', this.onSocketClose);
   }
@@ -251,8 +253,7 @@ export class Connection {
     this.transition(ConnectionState.Ready, TransitionReason.ParamsSent);
   }
 
-  private readonly onSocketMessage = (event: MessageEvent): void => {
-    const data: unknown = event.data;
+  private readonly onFrame = (data: FrameData): void => {
     this.keepAlive?.onFrame();
     if (data === PING) {
       this.socket?.send(PONG);
@@ -267,7 +268,7 @@ export class Connection {
     if (this.currentState === ConnectionState.Closed) return;
     let decoded: unknown;
     try {
-      decoded = this.options.encoder.decode(data as string | ArrayBuffer);
+      decoded = this.options.encoder.decode(data);
     } catch {
       return; // a frame we cannot read is dropped, like a frame for an unknown id
     }

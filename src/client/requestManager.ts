@@ -1,9 +1,9 @@
-import type { ProcedureType, RequestMessage, SubscriptionStopMessage } from '../protocol/index.js';
-import type { Call, CallSink, ResponseMessage, Route, Stops } from './call.js';
+import type { RequestMessage, SubscriptionStopMessage } from '../protocol/index.js';
+import type { Call, ResponseMessage, Route, Stops } from './call.js';
 import { acceptTrackedEvent, Role } from './call.js';
 import type { Connection } from './connection.js';
 import { RouteTable } from './routeTable.js';
-import { callSafely } from './userCallback.js';
+import { rethrowLater } from './userCallback.js';
 
 /** What the client learns from the manager. */
 export interface RequestManagerHooks {
@@ -27,22 +27,9 @@ export class RequestManager {
 
   constructor(private readonly hooks: RequestManagerHooks) {}
 
-  /** Registers a call; it is sent with {@link sendNow} or queued with {@link enqueue}. */
-  public create(method: ProcedureType, path: string, input: unknown, lastEventId: string | undefined, sink: CallSink): Call {
-    const call: Call = {
-      method,
-      path,
-      input,
-      sink,
-      lastEventId,
-      primary: null,
-      successor: null,
-      overlap: null,
-      started: false,
-      ended: false,
-    };
+  /** Registers a new call; it is then sent with {@link sendNow} or queued with {@link enqueue}. */
+  public register(call: Call): void {
     this.calls.add(call);
-    return call;
   }
 
   /** A wire id no call has used, from the same counter (`lanyard.authenticate` shares the id space). */
@@ -210,13 +197,13 @@ export class RequestManager {
     switch (result.type) {
       case 'data': {
         if (result.id !== undefined && !acceptTrackedEvent(call, String(result.id))) return;
-        callSafely(call.sink.next, message);
+        deliver(call, message);
         return;
       }
       case 'started':
         if (call.started) return;
         call.started = true;
-        callSafely(call.sink.next, message);
+        deliver(call, message);
         return;
       case 'stopped':
         this.finish(call, message, null, 'others');
@@ -232,7 +219,7 @@ export class RequestManager {
     }
     const { result } = message;
     if (result.type === 'data' && result.id === undefined && !route.call.ended) {
-      callSafely(route.call.sink.next, message);
+      deliver(route.call, message);
     }
   }
 
@@ -287,9 +274,13 @@ export class RequestManager {
   private finish(call: Call, message: ResponseMessage | null, error: Error | null, stops: Stops): void {
     if (call.ended) return;
     this.end(call, stops);
-    if (message !== null) callSafely(call.sink.next, message);
-    if (error !== null) callSafely(call.sink.error, error);
-    else callSafely(call.sink.complete, undefined);
+    if (message !== null) deliver(call, message);
+    try {
+      if (error !== null) call.onFailure(error);
+      else call.onEnd();
+    } catch (thrown) {
+      rethrowLater(thrown);
+    }
   }
 
   /** Forgets `call`, sending `subscription.stop` where `stops` says it may still run. */
@@ -313,5 +304,14 @@ export class RequestManager {
   private hasOneShotsInFlight(): boolean {
     for (const call of this.calls) if (call.method !== 'subscription' && call.primary !== null) return true;
     return false;
+  }
+}
+
+/** Hands `message` to its call; what the subscriber throws cannot break the bookkeeping (see `callSafely`). */
+function deliver(call: Call, message: ResponseMessage): void {
+  try {
+    call.onResponse(message);
+  } catch (thrown) {
+    rethrowLater(thrown);
   }
 }

@@ -8,8 +8,13 @@ export function callSafely<T>(fn: (arg: T) => void, arg: T): void {
   try {
     fn(arg);
   } catch (error) {
-    setTimeout(() => {
-      throw error;
-    });
+    rethrowLater(error);
   }
+}
+
+/** Rethrows `error` on a fresh task, where it surfaces as uncaught without unwinding the caller. */
+export function rethrowLater(error: unknown): void {
+  setTimeout(() => {
+    throw error;
+  });
 }

@@ -17,7 +17,7 @@ import { resolveOptions } from './options.js';
 import type { Call } from './call.js';
 import type { InboundTargets } from './inbound.js';
 import { routeInbound } from './inbound.js';
-import type { WsRequestOptions } from './callObservable.js';
+import type { CallHost, WsRequestOptions } from './callObservable.js';
 import { callObservable } from './callObservable.js';
 import { IdleTimer } from './idleTimer.js';
 import { RequestManager } from './requestManager.js';
@@ -66,6 +66,8 @@ export class WsClient {
   };
 
   private readonly inbound: InboundTargets;
+  /** What every call needs from the client, made once. */
+  private readonly callHost: CallHost;
 
   constructor(opts: WebSocketClientOptions) {
     this.options = resolveOptions(opts);
@@ -75,6 +77,7 @@ export class WsClient {
       },
       onIdle: () => this.armLazyClose(),
     });
+    this.callHost = { requests: this.requests, submit: (call) => this.submit(call) };
     this.lazyClose = new IdleTimer(
       this.options.lazy.closeMs,
       () => this.requests.size > 0 || this.auth.reauthenticating || !this.dialer.wanted,
@@ -118,7 +121,7 @@ export class WsClient {
    * id. Emits `{ result }` envelopes, errors with `TRPCClientError`, like tRPC's own client.
    */
   public request(opts: WsRequestOptions): Observable<OperationResultEnvelope<unknown, ClientError>, ClientError> {
-    return callObservable(this.requests, (call) => this.submit(call), opts);
+    return callObservable(this.callHost, opts);
   }
 
   /**

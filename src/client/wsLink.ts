@@ -20,19 +20,19 @@ export function wsLink<TRouter extends AnyTRPCRouter>(opts: WebSocketLinkOptions
   const { client } = opts;
   const transformer = getTransformer(opts.transformer);
   return () =>
-    ({ op }) =>
-      observable((observer) => {
+    ({ op }) => {
+      // A query or mutation is the client's call itself: no observable around it, nothing per call but the call.
+      if (op.type !== 'subscription') return client.request({ op, transformer });
+      return observable((observer) => {
         // The current state is emitted synchronously inside `subscribe`: a throwing
         // `onConnectionStateChange` must not keep the request below from being sent.
         const emitState = (result: WsConnectionState) => observer.next({ result, context: op.context });
-        const stateSubscription =
-          op.type === 'subscription'
-            ? client.connectionState.subscribe({ next: (result) => callSafely(emitState, result) })
-            : null;
+        const stateSubscription = client.connectionState.subscribe({ next: (result) => callSafely(emitState, result) });
         const requestSubscription = client.request({ op, transformer }).subscribe(observer);
         return () => {
           requestSubscription.unsubscribe();
-          stateSubscription?.unsubscribe();
+          stateSubscription.unsubscribe();
         };
       });
+    };
 }
