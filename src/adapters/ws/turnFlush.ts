@@ -36,7 +36,16 @@ export class TurnFlush {
     // A socket released here may be held again by what its write callbacks send: that is the next flush.
     this.pending = [];
     this.scheduled = false;
-    for (const held of pending) held.endOfTurn();
+    let failure: { cause: unknown } | null = null;
+    for (const held of pending) {
+      // One socket's failure must not leave the others corked for good.
+      try {
+        held.endOfTurn();
+      } catch (cause) {
+        failure ??= { cause };
+      }
+    }
+    if (failure) throw failure.cause;
   };
 }
 
