@@ -6,9 +6,10 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { initTRPC } from '@trpc/server';
 import { observable } from '@trpc/server/observable';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { writeMergeLimits } from '../../src/adapters/ws/socket.js';
 import { CloseCode } from '../../src/protocol/closeCodes.js';
+import { createTestRouter } from '../fixtures/router.js';
 import { forId } from '../fixtures/rawClient.js';
 import { useRawServer } from '../fixtures/rawHarness.js';
 
@@ -141,5 +142,19 @@ describe('what one turn sends a socket leaves in merged writes', () => {
     expect(emitted()).toBeLessThan(flood); // the subscription stopped with the connection, mid-turn
     clientTcp.resume();
     expect(await client.closed).toEqual({ code: CloseCode.SlowConsumer, reason: 'more than 200000 bytes waiting to be sent' });
+  });
+});
+
+describe('held writes do not depend on the app\'s timers', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('still answers while a test of the app fakes setImmediate', async () => {
+    await raw.start({ router: createTestRouter().router });
+    const client = await raw.connect();
+    vi.useFakeTimers({ toFake: ['setImmediate', 'clearImmediate'] });
+    client.send({ id: 1, method: 'query', params: { path: 'echo', input: 'held' } });
+    expect(await client.next(forId(1))).toMatchObject({ result: { type: 'data', data: 'held' } });
   });
 });
