@@ -1,44 +1,41 @@
 import type { AnyRouter } from '@trpc/server';
 import type { ErrorShape, RequestId } from '../protocol/messages.js';
 import type { Encoder } from './options.js';
+import type { ShareCursor, SharedJson } from './sharedJson.js';
+import { JobJsonCache } from './sharedJson.js';
 
 /** A frame ready for `ServerSocket.send`: a string, or the shared UTF-8 bytes of a text frame. */
 export type Frame = string | Uint8Array;
 
 /**
  * What one request's frames begin with, computed once per request: with JSON,
- * `{"id":<id>[,"jsonrpc":"2.0"]`.
+ * `{"id":<id>[,"jsonrpc":"2.0"]`. It also carries the request's place in the
+ * serialise-once cache ({@link JobJsonCache}).
  */
-export interface FrameHead {
+export interface FrameHead extends ShareCursor {
   readonly id: RequestId;
   readonly jsonrpc: '2.0' | undefined;
   readonly json: string;
-}
-
-interface SharedEntry {
-  /** The JSON of the (frozen) value, or undefined when it serialises to nothing. */
-  readonly json: string | undefined;
-  /** The last whole frame built from it, and what it was built for. */
-  frameHead: string | null;
-  frameEventId: string | undefined;
-  frame: Uint8Array | null;
 }
 
 const utf8 = new TextEncoder();
 
 /**
  * Builds every frame a server sends for requests. With JSON and an identity transformer
- * (no `transformer` on the router), the JSON of a *frozen* value is computed once and shared
- * by every subscription that yields it, and when two sockets get byte-identical frames
- * (same request id, as stock clients' counters often give) they share one encoded buffer:
- * a broadcast is serialised once, not once per subscriber. A frozen object is taken to be
- * immutable (including what it references); other values are serialised on every send.
+ * (no `transformer` on the router), a value's JSON is computed once and shared by every
+ * subscription that yields it, and when two sockets get byte-identical frames (same request
+ * id, as stock clients' counters often give) they share one encoded buffer: a broadcast is
+ * serialised once, not once per subscriber. A *frozen* object is taken to be immutable
+ * (including what it references) and its JSON is kept for as long as it lives; any other
+ * object or string shares its JSON within one job only, by the rule {@link JobJsonCache}
+ * states. With a transformer or an encoder, every frame is serialised on its own.
  */
 export class FrameBuilder {
   private readonly serialize: (value: unknown) => unknown;
   /** Whether the transformer returns what it is given; probed at the first data frame, not at creation. */
   private identity: boolean | undefined;
-  private readonly shared = new WeakMap<object, SharedEntry>();
+  private readonly frozen = new WeakMap<object, SharedJson>();
+  private readonly job = new JobJsonCache();
 
   constructor(
     router: AnyRouter,
@@ -50,7 +47,7 @@ export class FrameBuilder {
 
   head(id: RequestId, jsonrpc: '2.0' | undefined): FrameHead {
     const json = `{"id":${JSON.stringify(id)}${jsonrpc ? ',"jsonrpc":"2.0"' : ''}`;
-    return { id, jsonrpc, json };
+    return { id, jsonrpc, json, shareWindow: 0, shareMark: 0 };
   }
 
   started(head: FrameHead): Frame {
@@ -75,15 +72,30 @@ export class FrameBuilder {
   }
 
   /**
-   * A data frame: the result of a query or mutation, or a subscription event. With
-   * `eventId` it is a `tracked()` event, sent as tRPC does: `result.id` plus
-   * `data: { id, data }`. Throws when the value cannot be serialised.
+   * A data frame: the result of a query or mutation. With `eventId` it is a `tracked()`
+   * event, sent as tRPC does: `result.id` plus `data: { id, data }`. A frozen value's JSON is
+   * shared; anything else is serialised for this frame alone. Throws when the value cannot be
+   * serialised.
    */
   data(head: FrameHead, value: unknown, eventId?: string): Frame {
     if (this.encoder || !(this.identity ??= this.probeIdentity())) return this.transformed(head, value, eventId);
     if (typeof value === 'object' && value !== null && Object.isFrozen(value)) {
-      return this.sharedFrame(head, value, eventId);
+      return this.sharedFrame(head, this.frozenJson(value), eventId);
     }
+    return this.compose(head.json, JSON.stringify(value) as string | undefined, eventId);
+  }
+
+  /**
+   * A subscription's event, as {@link data} builds it, except that the JSON of any object or
+   * string is shared by every subscription that yields it within one job ({@link JobJsonCache}
+   * states when it is serialised afresh). Throws when the value cannot be serialised.
+   */
+  event(head: FrameHead, value: unknown, eventId?: string): Frame {
+    if (this.encoder || !(this.identity ??= this.probeIdentity())) return this.transformed(head, value, eventId);
+    if (typeof value === 'object' && value !== null) {
+      return this.sharedFrame(head, Object.isFrozen(value) ? this.frozenJson(value) : this.job.entry(head, value), eventId);
+    }
+    if (typeof value === 'string') return this.sharedFrame(head, this.job.entry(head, value), eventId);
     return this.compose(head.json, JSON.stringify(value) as string | undefined, eventId);
   }
 
@@ -107,14 +119,21 @@ export class FrameBuilder {
     return this.encoder ? this.encoder.encode(message) : JSON.stringify(message);
   }
 
-  private sharedFrame(head: FrameHead, value: object, eventId: string | undefined): Frame {
-    let entry = this.shared.get(value);
+  private frozenJson(value: object): SharedJson {
+    let entry = this.frozen.get(value);
     if (!entry) {
       entry = { json: JSON.stringify(value) as string | undefined, frameHead: null, frameEventId: undefined, frame: null };
-      this.shared.set(value, entry);
+      this.frozen.set(value, entry);
     }
-    if (entry.frame && entry.frameHead === head.json && entry.frameEventId === eventId) return entry.frame;
-    const frame = utf8.encode(this.compose(head.json, entry.json, eventId));
+    return entry;
+  }
+
+  private sharedFrame(head: FrameHead, entry: SharedJson, eventId: string | undefined): Frame {
+    if (entry.frame !== null && entry.frameHead === head.json && entry.frameEventId === eventId) {
+      if (typeof entry.frame === 'string') entry.frame = utf8.encode(entry.frame);
+      return entry.frame;
+    }
+    const frame = this.compose(head.json, entry.json, eventId);
     entry.frameHead = head.json;
     entry.frameEventId = eventId;
     entry.frame = frame;

@@ -249,10 +249,10 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
     try {
       if (isTrackedEnvelope(value)) {
         const eventId = String(value[0]);
-        frame = frames.data(sub.head, value[1], eventId);
+        frame = frames.event(sub.head, value[1], eventId);
         sub.lastEventId = eventId;
       } else {
-        frame = frames.data(sub.head, value);
+        frame = frames.event(sub.head, value);
       }
     } catch (cause) {
       this.fail(sub, cause);

@@ -1,32 +1,41 @@
 import type { RawData, WebSocket } from 'ws';
 import type { ServerSocket } from '../../server/socket.js';
 import { IncomingLimit } from './payloadLimit.js';
+import type { HeldWrites } from './turnFlush.js';
+import { turnFlush } from './turnFlush.js';
 
 const TEXT = { binary: false } as const;
 const BINARY = { binary: true } as const;
 /** WebSocket.OPEN, without importing ws at run time. */
 export const OPEN = 1;
 
-/** The part of `ws`'s private `_socket` (a `net.Socket`) used to coalesce writes. */
+/** The part of `ws`'s private `_socket` (a `net.Socket`) used to merge writes. */
 interface Corkable {
   cork(): void;
   uncork(): void;
 }
 
-function uncork(socket: WsServerSocket): void {
-  socket.corked?.uncork();
-  socket.corked = null;
-}
+/**
+ * How much one merged write carries at most: a socket's held frames go out as soon as there
+ * are this many of them, or this many bytes (strings counted in UTF-16 code units), without
+ * waiting for the end of the turn. A single larger frame goes out on its own.
+ */
+export const writeMergeLimits = { maxFrames: 16, maxBytes: 64 * 1024 } as const;
 
 /** A `ws` WebSocket as the core's {@link ServerSocket}. */
-export class WsServerSocket implements ServerSocket {
+export class WsServerSocket implements ServerSocket, HeldWrites {
   /**
-   * The TCP socket while it is corked. The first frame sent in a tick corks it and a
-   * `process.nextTick` uncorks it, after the promise jobs of that tick have run: every frame
-   * a burst of events produces for this client then leaves in one `writev` instead of one
-   * system call per frame (which is where most of a fan-out's time goes).
+   * The TCP socket while it holds writes. The first frame sent in an event-loop turn corks it,
+   * and {@link turnFlush} uncorks it once the turn's I/O callbacks have run: the frames a turn
+   * produces for this client (a burst of events, a batch's answers) leave in one `writev`
+   * instead of one system call per frame, which is where most of a fan-out's time goes.
+   * {@link writeMergeLimits} bounds what one write carries.
    */
-  corked: Corkable | null = null;
+  private corked: Corkable | null = null;
+  /** Whether {@link turnFlush} will visit this socket at the end of this turn. */
+  private listed = false;
+  private heldFrames = 0;
+  private heldBytes = 0;
   private readonly incoming: IncomingLimit;
   constructor(private readonly ws: WebSocket) {
     this.incoming = new IncomingLimit(ws);
@@ -38,18 +47,40 @@ export class WsServerSocket implements ServerSocket {
     return this.ws.bufferedAmount;
   }
   send(data: string | Uint8Array, text: boolean, onWritten?: () => void): void {
-    if (this.corked === null) {
-      const raw = (this.ws as unknown as { _socket?: Partial<Corkable> | null })._socket;
-      if (raw && typeof raw.cork === 'function' && typeof raw.uncork === 'function') {
-        raw.cork();
-        this.corked = raw as Corkable;
-        process.nextTick(uncork, this);
-      }
-    }
+    const bytes = typeof data === 'string' ? data.length : data.byteLength;
+    if (this.corked !== null && this.heldBytes + bytes > writeMergeLimits.maxBytes) this.release();
+    if (this.corked === null) this.hold();
     this.ws.send(data, text ? TEXT : BINARY, onWritten);
+    if (this.corked === null) return;
+    this.heldBytes += bytes;
+    if (++this.heldFrames >= writeMergeLimits.maxFrames || this.heldBytes >= writeMergeLimits.maxBytes) this.release();
   }
+  /** The close frame follows what is held, and all of it leaves now. */
   close(code: number, reason: string): void {
     this.ws.close(code, reason);
+    this.release();
+  }
+  /** {@link HeldWrites}: the turn ended. */
+  endOfTurn(): void {
+    this.listed = false;
+    this.release();
+  }
+  private hold(): void {
+    const raw = (this.ws as unknown as { _socket?: Partial<Corkable> | null })._socket;
+    if (!raw || typeof raw.cork !== 'function' || typeof raw.uncork !== 'function') return;
+    raw.cork();
+    this.corked = raw as Corkable;
+    this.heldFrames = 0;
+    this.heldBytes = 0;
+    if (this.listed) return;
+    this.listed = true;
+    turnFlush.add(this);
+  }
+  private release(): void {
+    const corked = this.corked;
+    if (corked === null) return;
+    this.corked = null;
+    corked.uncork();
   }
   limitIncomingFrames(maxBytes: number): void {
     this.incoming.apply(maxBytes);
