@@ -41,7 +41,7 @@ interface JobEntry extends SharedJson {
  *   every enumerable property at every depth (every element of an array), primitives by value,
  *   objects by identity. Any difference, made by anyone, and it is serialised afresh. The
  *   comparison costs a fraction of what `JSON.stringify` does.
- * - A subscription (or call) that yields the same object a second time in one job gets it
+ * - A subscription that yields the same object a second time in one job gets it
  *   serialised afresh whatever the comparison says: `yield state; state.n++; yield state`
  *   sends both values.
  * - The comparison cannot see state that only a `toJSON` reads (a `Date` changed with
@@ -57,7 +57,7 @@ export class JobJsonCache {
   private serial = 0;
   private clearing = false;
 
-  /** The shared JSON of `value` that the frames of `cursor`'s request may use now. Throws when `value` cannot be serialised. */
+  /** The shared JSON of `value` that the frames of `cursor`'s subscription may use now. Throws when `value` cannot be serialised. */
   entry(cursor: ShareCursor, value: object | string): SharedJson {
     if (cursor.shareWindow !== this.window) {
       cursor.shareWindow = this.window;
@@ -73,7 +73,7 @@ export class JobJsonCache {
         process.nextTick(this.clear);
       }
     } else if (typeof value !== 'string' && (entry.serial <= cursor.shareMark || !unchanged(entry.shape, value))) {
-      // Changed since, or already yielded by this request in this job (or a later value was): serialise afresh.
+      // Changed since, or already yielded by this subscription in this job (or a later value was): serialise afresh.
       this.refresh(entry, value);
     }
     if (entry.serial > cursor.shareMark) cursor.shareMark = entry.serial;
