@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { BrokerClosedError } from '../errors.js';
 import type { ControlBus, ControlEnvelope, ControlNode, ControlReply, RevocationRecord } from './types.js';
 
 /** Most revocation records kept in memory; beyond it expired ones are swept, then the oldest written dropped. */
@@ -31,7 +32,7 @@ export function createMemoryControlBus(): ControlBus & { close(): void } {
   return {
     id,
     writeRevocation(record, ttlMs) {
-      if (closed) return Promise.reject(new Error('trpc-lanyard/broker: the broker is closed'));
+      if (closed) return Promise.reject(new BrokerClosedError());
       const now = Date.now();
       if (records.size >= MAX_RECORDS) sweep(now);
       records.delete(record.key); // re-inserted last: the map stays in order of writing
@@ -56,7 +57,7 @@ export function createMemoryControlBus(): ControlBus & { close(): void } {
       return Promise.resolve(found);
     },
     post(envelope) {
-      if (closed) return Promise.reject(new Error('trpc-lanyard/broker: the broker is closed'));
+      if (closed) return Promise.reject(new BrokerClosedError());
       queueMicrotask(() => {
         if (!closed) deliver(envelope);
       });

@@ -53,7 +53,7 @@ export class ClusterMember<TSession extends SessionBase> {
           return this.host.revoke((session) => this.gate.matches(command, session), command.reason);
         case 'reauthenticate':
           if (Date.now() - sentAt > STALE_COMMAND_MS) return 0;
-          return this.host.requestReauthentication((session) => this.hasKey(session, command.key));
+          return this.host.requestReauthentication((session) => this.gate.hasKey(session, command.key));
         case 'reconnect':
           if (Date.now() - sentAt > STALE_COMMAND_MS) return 0;
           return this.host.broadcastReconnect();
@@ -96,23 +96,9 @@ export class ClusterMember<TSession extends SessionBase> {
   private async recheckNow(): Promise<void> {
     if (!this.gate.keyed) return;
     const keys = new Set<string>();
-    for (const session of this.host.sessions()) {
-      try {
-        for (const key of this.gate.keysOf(session)) keys.add(key);
-      } catch {
-        // a session whose keys cannot be computed never went live
-      }
-    }
+    for (const session of this.host.sessions()) for (const key of this.gate.liveKeysOf(session)) keys.add(key);
     if (keys.size === 0) return;
     const records: RevocationRecord[] = await this.bus.readRevocations([...keys]);
     for (const record of records) this.host.revoke((session) => this.gate.matches(record, session), record.reason);
-  }
-
-  private hasKey(session: TSession, key: string): boolean {
-    try {
-      return this.gate.keysOf(session).includes(key);
-    } catch {
-      return false;
-    }
   }
 }

@@ -33,15 +33,26 @@ export class RevocationGate<TSession extends SessionBase> {
     return frozen;
   }
 
+  /**
+   * The keys of a live session, or none when `sessionKeys` throws for it: such a session never
+   * went live (its keys were computed before it did), so nothing addressed by key can match it.
+   */
+  liveKeysOf(session: TSession): readonly string[] {
+    try {
+      return this.keysOf(session);
+    } catch {
+      return [];
+    }
+  }
+
+  /** Whether `session` has `key` among its keys. */
+  hasKey(session: TSession, key: string): boolean {
+    return this.liveKeysOf(session).includes(key);
+  }
+
   /** Whether `record` ends `session`: the session has its key and was issued before it. */
   matches(record: Pick<RevocationRecord, 'key' | 'revokedAt'>, session: TSession): boolean {
-    let keys: readonly string[];
-    try {
-      keys = this.keysOf(session);
-    } catch {
-      return false; // such a session never went live: its keys were checked before
-    }
-    if (!keys.includes(record.key)) return false;
+    if (!this.hasKey(session, record.key)) return false;
     const issuedAt = session.issuedAt;
     return typeof issuedAt !== 'number' || issuedAt < record.revokedAt;
   }
