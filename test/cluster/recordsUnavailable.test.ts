@@ -25,7 +25,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function nodeBehindProxy(policy: RevocationsUnavailable) {
+async function nodeBehindProxy(policy: RevocationsUnavailable, authTimeoutMs = 10_000) {
   const proxy = await startRedisProxy(redis?.url ?? '');
   cleanups.push(() => proxy.close());
   const client = createClient({ url: proxy.url, socket: { reconnectStrategy: () => 100 } });
@@ -43,6 +43,7 @@ async function nodeBehindProxy(policy: RevocationsUnavailable) {
     broker,
     sessionKeys: (session) => [`user:${session.user}`],
     onRevocationsUnavailable: policy,
+    authTimeoutMs,
     onError: ({ error }) => errors.push(error),
   });
   cleanups.push(() => server.close());
@@ -86,5 +87,17 @@ describe.skipIf(redis === null)('when the revocation records cannot be read', ()
     client.send(meFrame('in'));
     expect(await client.next(forId('in'))).toMatchObject({ result: { data: { user: 'carol' } } });
     expect(errors.some((error) => error.code === 'SERVICE_UNAVAILABLE')).toBe(true);
+  });
+
+  it('a records read that hangs (Redis answering after the deadline) closes the connecting socket with 4408 at authTimeoutMs, never later', async () => {
+    const { proxy, connect } = await nodeBehindProxy('refuse', 400);
+    proxy.delayMs = 5_000; // every answer from Redis arrives long after the deadline
+    const socket = await connect('?connectionParams=1&lanyard=1');
+    socket.send({ method: 'connectionParams', data: { token: 'dave:member' } });
+    socket.send(meFrame('me'));
+    const closed = await Promise.race([socket.closed, new Promise((resolve) => setTimeout(() => resolve('still open'), 3_000))]);
+    expect(closed).toMatchObject({ code: CloseCode.AuthTimeout });
+    expect(socket.received.filter(forId('me')).some((frame) => 'result' in (frame as object))).toBe(false);
+    proxy.delayMs = 0;
   });
 });
