@@ -1,7 +1,8 @@
 import type { AnyRouter } from '@trpc/server';
-import { callTRPCProcedure, TRPCError } from '@trpc/server';
+import { TRPCError } from '@trpc/server';
 import { isObservable } from '@trpc/server/observable';
 import type { RequestMessage } from '../protocol/messages.js';
+import { CallAbort, callProcedure } from './procedureCall.js';
 import type { CallScope } from './scope.js';
 
 /** Whether a procedure returned something a subscription can stream. */
@@ -40,19 +41,11 @@ export async function runCall<TRouter extends AnyRouter>(
   const type = message.method;
   const head = scope.frames.head(message.id, message.jsonrpc);
   let input: unknown = message.params.input;
-  const controller = new AbortController();
-  scope.inFlightCalls.add(controller);
+  const abort = new CallAbort();
+  scope.inFlightCalls.add(abort);
   try {
     input = withLastEventId(deserializeInput(scope.router, message.params.input), message.params.lastEventId);
-    const result: unknown = await callTRPCProcedure({
-      router: scope.router,
-      path,
-      getRawInput: () => Promise.resolve(input),
-      ctx: scope.ctx,
-      type,
-      signal: controller.signal,
-      batchIndex,
-    });
+    const result: unknown = await callProcedure({ router: scope.router, path, type, ctx: scope.ctx, input, batchIndex, signals: abort });
     if (isStream(result)) {
       throw new TRPCError({
         code: 'UNSUPPORTED_MEDIA_TYPE',
@@ -64,6 +57,6 @@ export async function runCall<TRouter extends AnyRouter>(
     const shape = scope.errors.report(cause, type, path, input);
     scope.send(scope.frames.error(head, shape));
   } finally {
-    scope.inFlightCalls.delete(controller);
+    scope.inFlightCalls.delete(abort);
   }
 }

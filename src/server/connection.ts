@@ -16,6 +16,7 @@ import { FrameIntake } from './frameIntake.js';
 import type { Frame, FrameBuilder } from './frames.js';
 import type { CoreHandlerOptions } from './options.js';
 import { Outgoing } from './outgoing.js';
+import type { CallAbort } from './procedureCall.js';
 import type { CallScope } from './scope.js';
 import type { ServerSocket } from './socket.js';
 import { nextPhase, Phase } from './state.js';
@@ -72,7 +73,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
   /** The authentication deadline, until it fires or a session is accepted. */
   private authTimer: ReturnType<typeof setTimeout> | undefined;
   /** Made at the first query or mutation (a subscription-only connection never needs it). */
-  private calls: Set<AbortController> | null = null;
+  private calls: Set<CallAbort> | null = null;
   private readonly outgoing: Outgoing;
   private readonly intake: FrameIntake<TRouter>;
 
@@ -93,8 +94,8 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     this.intake = new FrameIntake(this, shared.options.experimental_encoder, shared.maxBatchSize);
   }
 
-  /** CallScope: the controllers of the queries and mutations in flight. */
-  get inFlightCalls(): Set<AbortController> {
+  /** CallScope: the signals of the queries and mutations in flight. */
+  get inFlightCalls(): Set<CallAbort> {
     return (this.calls ??= new Set());
   }
 
@@ -157,7 +158,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     this.clearAuthTimer();
     this.queue = null;
     this.subscriptions.stopAll();
-    if (this.calls !== null) for (const controller of this.calls) controller.abort();
+    if (this.calls !== null) for (const call of this.calls) call.abort();
     this.calls = null;
     this.auth.dispose();
     this.shared.onClosed(this);

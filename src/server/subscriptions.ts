@@ -1,11 +1,12 @@
 import type { AnyRouter } from '@trpc/server';
-import { callTRPCProcedure, isTrackedEnvelope, TRPCError } from '@trpc/server';
+import { isTrackedEnvelope, TRPCError } from '@trpc/server';
 import type { Observable, Unsubscribable } from '@trpc/server/observable';
 import { isObservable } from '@trpc/server/observable';
 import type { RequestId, RequestMessage } from '../protocol/messages.js';
 import { deserializeInput, isStream, withLastEventId } from './calls.js';
 import { isAbortError } from './errors.js';
 import type { FrameHead } from './frames.js';
+import { callProcedure } from './procedureCall.js';
 import type { CallScope } from './scope.js';
 
 /** What the registry needs from its connection. */
@@ -169,14 +170,15 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
     const { scope } = this;
     sub.input = withLastEventId(sub.baseInput, sub.lastEventId);
     const input = sub.input;
-    const result: unknown = await callTRPCProcedure({
+    const { signal } = sub.controller;
+    const result: unknown = await callProcedure({
       router: scope.router,
       path: sub.path,
-      getRawInput: () => Promise.resolve(input),
-      ctx: scope.ctx,
       type: 'subscription',
-      signal: sub.controller.signal,
+      ctx: scope.ctx,
+      input,
       batchIndex: sub.batchIndex,
+      signals: { signal: () => signal },
     });
     if (!isStream(result)) {
       release(result);
