@@ -8,6 +8,7 @@ import { KeepAlive } from './keepAlive.js';
 import { Outbox } from './outbox.js';
 import type { ServerInfo } from './negotiation.js';
 import { Negotiation, readHello, withQueryFlags } from './negotiation.js';
+import { holdWrites } from './writeHold.js';
 import type { ConnectionParams, ResolvedOptions } from './options.js';
 import { resultOf } from './options.js';
 import { settle } from './settle.js';
@@ -249,8 +250,16 @@ export class Connection {
       method: 'connectionParams',
       data: (data ?? null) as ConnectionParamsMessage['data'],
     };
-    this.socket.send(this.options.encoder.encode(message));
-    this.transition(ConnectionState.Ready, TransitionReason.ParamsSent);
+    // The calls that waited for the socket go out as it turns ready: with Node's `ws` they leave
+    // in the params frame's write, so the server reads both at once and can answer the session
+    // and the first results in one write too.
+    const held = holdWrites(this.socket);
+    try {
+      this.socket.send(this.options.encoder.encode(message));
+      this.transition(ConnectionState.Ready, TransitionReason.ParamsSent);
+    } finally {
+      held?.uncork();
+    }
   }
 
   private readonly onFrame = (data: FrameData): void => {

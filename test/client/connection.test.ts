@@ -1,5 +1,7 @@
+import type { Socket } from 'node:net';
 import { TRPCClientError } from '@trpc/client';
 import { afterEach, describe, expect, it } from 'vitest';
+import NodeWebSocket from 'ws';
 import { connect, disposeAll, recordFeed, sleep, startServer, waitFor } from './harness.js';
 
 afterEach(disposeAll);
@@ -23,6 +25,37 @@ describe('connectionParams', () => {
       expect(server.parsedFrames(socket)[0]).toEqual({ method: 'connectionParams', data: { token: `t${socket}` } });
     }
     expect(server.sockets.map((s) => s.req.url)).toEqual(['/?connectionParams=1&lanyard=1', '/?connectionParams=1&lanyard=1']);
+  });
+
+  it('sends the connectionParams frame and the calls that waited for the socket in one write', async () => {
+    const server = await startServer();
+    // What each write of the client's TCP socket carries, counted in client frames (masked text frames start 0x81 0x80|len).
+    const writes: number[] = [];
+    class RecordingWebSocket extends NodeWebSocket {
+      constructor(address: string) {
+        super(address);
+        this.once('open', () => {
+          const tcp = (this as unknown as { _socket: Socket })._socket;
+          const frames = (chunks: unknown[]) => chunks.filter((c) => Buffer.isBuffer(c) && c[0] === 0x81 && (c[1]! & 0x80) !== 0).length;
+          const writev = tcp._writev!.bind(tcp);
+          const write = tcp._write.bind(tcp);
+          tcp._writev = (chunks, callback) => {
+            writes.push(frames(chunks.map((c) => c.chunk as unknown)));
+            writev(chunks, callback);
+          };
+          tcp._write = (chunk, encoding, callback) => {
+            writes.push(frames([chunk]));
+            write(chunk, encoding, callback);
+          };
+        });
+      }
+    }
+    const { trpc } = connect(server.url, { WebSocket: RecordingWebSocket as unknown as typeof globalThis.WebSocket, connectionParams: { token: 't' } });
+    const answers = await Promise.all([trpc.whoami.query(), trpc.echo.query('x')]);
+    expect(answers).toEqual(['t', 'x']);
+    expect(server.parsedFrames(1).slice(0, 2)).toMatchObject([{ method: 'connectionParams' }, [{ method: 'query' }, { method: 'query' }]]);
+    // The params frame and the batch of waiting calls: two frames, one write.
+    expect(writes[0]).toBe(2);
   });
 
   it('adds only lanyard=1 to the URL without connectionParams, keeping an existing query', async () => {

@@ -5,6 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { fork } from 'node:child_process';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -125,5 +126,39 @@ describe('the connect path', () => {
     expect(methods).toEqual(['lanyard.hello', 'lanyard.session']);
     // Two writes would show as two chunks unless the client was slow enough to read them as one.
     expect(chunks).toBeLessThanOrEqual(1);
+  });
+
+  it('sends the 101 response, lanyard.hello and lanyard.session in one write when credentials came with the upgrade', async () => {
+    const server = await startChildServer();
+    const tcp = connect(server.port, '127.0.0.1');
+    const chunks: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('connect', () => {
+        tcp.write(
+          [
+            'GET /?lanyard=1 HTTP/1.1',
+            `Host: 127.0.0.1:${server.port}`,
+            'Upgrade: websocket',
+            'Connection: Upgrade',
+            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+            'Sec-WebSocket-Version: 13',
+            'x-user: bob',
+            '',
+            '',
+          ].join('\r\n'),
+        );
+      });
+      tcp.on('data', (data: Buffer) => {
+        chunks.push(data.toString('latin1'));
+        if (chunks.join('').includes('lanyard.session')) resolve();
+      });
+      tcp.once('error', reject);
+    });
+    tcp.destroy();
+    // The server is another process: three writes would reach this idle reader as several chunks.
+    expect(chunks).toHaveLength(1);
+    const [first] = chunks as [string];
+    expect(first.startsWith('HTTP/1.1 101')).toBe(true);
+    expect(first.indexOf('lanyard.hello')).toBeLessThan(first.indexOf('lanyard.session'));
   });
 });

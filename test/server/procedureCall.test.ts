@@ -92,7 +92,13 @@ function buildRouter(seen: Seen[]) {
   return t.router({
     sub,
     lazyPart: experimental_lazy(() => Promise.resolve(t.router({ hello: base.query(() => 'from lazy') }))),
-    wrapped: t.procedure.experimental_caller(async ({ invoke, _def }) => ({ wrappedBy: 'caller', inner: await invoke({ ctx: {}, getRawInput: () => Promise.resolve(undefined), path: 'wrapped', type: _def.type, signal: undefined }) })).query(() => 'inner'),
+    // A procedure with a caller override is typed as a plain function, but routers take it at run time.
+    wrapped: t.procedure
+      .experimental_caller(async ({ invoke, _def }) => ({
+        wrappedBy: 'caller',
+        inner: await invoke({ ctx: { user: 'caller' }, getRawInput: () => Promise.resolve(undefined), path: 'wrapped', type: _def.type, signal: undefined, batchIndex: 0 }),
+      }))
+      .query(() => 'inner') as never,
   });
 }
 

@@ -13,6 +13,7 @@ import type { KeepAliveOptions } from './keepAlive.js';
 import { keepAliveDefaults, KeepAliveSweeper } from './keepAlive.js';
 import { MESSAGE_TOO_BIG } from './payloadLimit.js';
 import { toBuffer, WsServerSocket } from './socket.js';
+import { holdUntilTurnEnds } from './turnFlush.js';
 import { installUpgradeChecks, readUpgrade, redactUpgradeUrl, upgradeOriginAllowed } from './upgrade.js';
 
 export { keepAliveDefaults } from './keepAlive.js';
@@ -173,6 +174,12 @@ export function applyWSSHandler<TRouter extends AnyRouter, TSession extends Sess
     if (opts.prefix && !req.url?.startsWith(opts.prefix)) return;
     onConnection(ws, req);
   };
+  // `ws` emits 'headers' just before it writes an accepted upgrade's 101 response: holding the
+  // socket's writes until the turn ends lets the response, `lanyard.hello` and (with credentials
+  // in the upgrade) the session leave in one write instead of two or three.
+  opts.wss.on('headers', (_headers: string[], req: IncomingMessage) => {
+    if (!opts.prefix || req.url?.startsWith(opts.prefix)) holdUntilTurnEnds(req.socket);
+  });
   opts.wss.on('connection', listener);
   return {
     broadcastReconnectNotification: onConnection.broadcastReconnectNotification,

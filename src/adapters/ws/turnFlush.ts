@@ -51,3 +51,15 @@ export class TurnFlush {
 
 /** The one flush of this process: every `ws` socket of every handler shares it. */
 export const turnFlush = new TurnFlush();
+
+/** A socket whose writes can be held (`net.Socket`). */
+interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+
+/** Holds `socket`'s writes until the end of this event-loop turn (see {@link TurnFlush}). */
+export function holdUntilTurnEnds(socket: Corkable): void {
+  socket.cork();
+  turnFlush.add({ endOfTurn: () => socket.uncork() });
+}
