@@ -130,32 +130,71 @@ class ProcedureRun {
 
   /** Runs middleware `index` with the options of its level; a throw becomes a failed result, as in tRPC. */
   private async level(index: number, ctx: unknown, input: unknown, getRawInput: () => Promise<unknown>): Promise<unknown> {
-    const { opts, def } = this;
     try {
       // Past the chain's end (a resolver calling next()) this throws a TypeError, caught as in tRPC.
-      const middleware = def.middlewares[index] as Middleware;
-      return await middleware({
-        router: opts.router,
-        path: opts.path,
-        getRawInput,
-        ctx,
-        type: opts.type,
-        get signal() {
-          return opts.signals.signal();
-        },
-        batchIndex: opts.batchIndex,
-        input,
-        meta: def.meta,
-        next: (nextOpts?: { ctx?: unknown; input?: unknown; getRawInput?: () => Promise<unknown> }) =>
-          this.level(
-            index + 1,
-            nextOpts?.ctx ? { ...(ctx as object), ...(nextOpts.ctx as object) } : ctx,
-            nextOpts && 'input' in nextOpts ? nextOpts.input : input,
-            nextOpts?.getRawInput ?? getRawInput,
-          ),
-      });
+      const middleware = this.def.middlewares[index] as Middleware;
+      return await middleware(this.options(index, ctx, input, getRawInput));
     } catch (cause) {
       return { ok: false, error: getTRPCErrorFromUnknown(cause), marker: MIDDLEWARE_MARKER };
     }
   }
+
+  /**
+   * One level's options, keys in tRPC's order (its first level gets `meta` before `input`; later
+   * levels inherit `input` from the level before). `signal` is an own accessor that makes the
+   * signal when read; assigning it replaces it with a plain property, as with tRPC's options.
+   */
+  private options(index: number, ctx: unknown, input: unknown, getRawInput: () => Promise<unknown>): Record<string, unknown> {
+    const { opts, def } = this;
+    const { router, path, type, batchIndex, signals } = opts;
+    const { meta } = def;
+    const next = (nextOpts?: { ctx?: unknown; input?: unknown; getRawInput?: () => Promise<unknown> }) =>
+      this.level(
+        index + 1,
+        nextOpts?.ctx ? { ...(ctx as object), ...(nextOpts.ctx as object) } : ctx,
+        nextOpts && 'input' in nextOpts ? nextOpts.input : input,
+        nextOpts?.getRawInput ?? getRawInput,
+      );
+    if (index === 0) {
+      return {
+        router,
+        path,
+        getRawInput,
+        ctx,
+        type,
+        get signal() {
+          return signals.signal();
+        },
+        set signal(value: unknown) {
+          replaceSignal(this, value);
+        },
+        batchIndex,
+        meta,
+        input,
+        next,
+      };
+    }
+    return {
+      router,
+      path,
+      getRawInput,
+      ctx,
+      type,
+      get signal() {
+        return signals.signal();
+      },
+      set signal(value: unknown) {
+        replaceSignal(this, value);
+      },
+      batchIndex,
+      input,
+      meta,
+      next,
+    };
+  }
+}
+
+/** A middleware assigned `opts.signal`: from then on it is a plain property holding `value`. */
+function replaceSignal(options: object, value: unknown): void {
+  Object.defineProperty(options, 'signal', { value, writable: true, enumerable: true, configurable: true });
 }

@@ -36,7 +36,7 @@ function buildRouter(seen: Seen[]) {
     });
   const observe = async (level: string, opts: Record<string, unknown>): Promise<Seen> => ({
     level,
-    keys: Object.keys(opts).sort(),
+    keys: Object.keys(opts),
     path: opts['path'],
     type: opts['type'],
     batchIndex: opts['batchIndex'],
@@ -54,6 +54,12 @@ function buildRouter(seen: Seen[]) {
     throw new Error('plain failure');
   });
   const returnsNothing = t.middleware((() => undefined) as never);
+  const replacesSignal = t.middleware((opts) => {
+    const replacement = new AbortController();
+    replacement.abort('replaced');
+    (opts as unknown as { signal: AbortSignal }).signal = replacement.signal;
+    return opts.next();
+  });
   const base = t.procedure.use(record('first'));
   const sub = t.router({
     echo: base
@@ -83,7 +89,8 @@ function buildRouter(seen: Seen[]) {
     }),
     throwsPlain: base.use(throwsPlain).query(() => 'unreachable'),
     returnsNothing: base.use(returnsNothing).query(() => 'unreachable'),
-    resolverOptions: base.query((opts) => Object.keys(opts).sort()),
+    resolverOptions: base.query((opts) => Object.keys(opts)),
+    signalAssigned: base.use(replacesSignal).query(({ signal }) => signal?.reason),
     signal: base.query(({ signal }) => signal instanceof AbortSignal && !signal.aborted),
     feed: base.subscription(async function* () {
       yield 1;
@@ -138,7 +145,8 @@ describe('our procedure caller, against callTRPCProcedure', () => {
     ['rethrows a TRPCError from the resolver', 'sub.throwsTRPC', 'query', undefined],
     ['wraps a plain error from a middleware', 'sub.throwsPlain', 'query', undefined],
     ['fails a chain whose middleware returns nothing', 'sub.returnsNothing', 'query', undefined],
-    ['gives the resolver the same option keys', 'sub.resolverOptions', 'query', undefined],
+    ['gives the resolver the same option keys, in the same order', 'sub.resolverOptions', 'query', undefined],
+    ['lets a middleware assign opts.signal, as a plain property would', 'sub.signalAssigned', 'query', undefined],
     ['gives every level an AbortSignal', 'sub.signal', 'query', undefined],
     ['returns a subscription stream', 'sub.feed', 'subscription', undefined],
     ['refuses a procedure of another type with NOT_FOUND', 'sub.echo', 'mutation', { n: 1 }],
