@@ -3,6 +3,7 @@ import type { ServerSocket } from '../../server/socket.js';
 import { IncomingLimit } from './payloadLimit.js';
 import type { HeldWrites } from './turnFlush.js';
 import { turnFlush } from './turnFlush.js';
+import { textFrame } from './wireFrame.js';
 
 const TEXT = { binary: false } as const;
 const BINARY = { binary: true } as const;
@@ -13,6 +14,13 @@ export const OPEN = 1;
 interface Corkable {
   cork(): void;
   uncork(): void;
+  write(chunk: Uint8Array): boolean;
+}
+
+/** `ws`'s negotiated extensions (private): with permessage-deflate every frame must go through `ws`. */
+function compresses(ws: WebSocket): boolean {
+  const extensions = (ws as unknown as { _extensions?: Record<string, unknown> })._extensions;
+  return extensions === undefined || extensions['permessage-deflate'] !== undefined;
 }
 
 /**
@@ -37,8 +45,16 @@ export class WsServerSocket implements ServerSocket, HeldWrites {
   private heldFrames = 0;
   private heldBytes = 0;
   private readonly incoming: IncomingLimit;
+  /**
+   * Whether a text frame whose bytes are shared may be written straight to the TCP socket as one
+   * prepared buffer ({@link textFrame}) while it is held: `ws` sends each frame whole and in
+   * call order when it does not compress, so the frames it writes itself (close, ping, answers)
+   * stay in order with these.
+   */
+  private readonly direct: boolean;
   constructor(private readonly ws: WebSocket) {
     this.incoming = new IncomingLimit(ws);
+    this.direct = !compresses(ws);
   }
   get isOpen(): boolean {
     return this.ws.readyState === OPEN;
@@ -50,7 +66,11 @@ export class WsServerSocket implements ServerSocket, HeldWrites {
     const bytes = typeof data === 'string' ? data.length : data.byteLength;
     if (this.corked !== null && this.heldBytes + bytes > writeMergeLimits.maxBytes) this.release();
     if (this.corked === null) this.hold();
-    this.ws.send(data, text ? TEXT : BINARY, onWritten);
+    if (this.corked !== null && this.direct && text && typeof data !== 'string' && onWritten === undefined) {
+      this.corked.write(textFrame(data));
+    } else {
+      this.ws.send(data, text ? TEXT : BINARY, onWritten);
+    }
     if (this.corked === null) return;
     this.heldBytes += bytes;
     if (++this.heldFrames >= writeMergeLimits.maxFrames || this.heldBytes >= writeMergeLimits.maxBytes) this.release();
@@ -67,7 +87,7 @@ export class WsServerSocket implements ServerSocket, HeldWrites {
   }
   private hold(): void {
     const raw = (this.ws as unknown as { _socket?: Partial<Corkable> | null })._socket;
-    if (!raw || typeof raw.cork !== 'function' || typeof raw.uncork !== 'function') return;
+    if (!raw || typeof raw.cork !== 'function' || typeof raw.uncork !== 'function' || typeof raw.write !== 'function') return;
     raw.cork();
     this.corked = raw as Corkable;
     this.heldFrames = 0;
