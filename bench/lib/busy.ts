@@ -88,7 +88,11 @@ export function judgeBench(preflight: Verdict, runVerdicts: readonly Verdict[]):
   return { tooBusy: preflight.busy || (runVerdicts.length > 0 && marked * 3 >= runVerdicts.length), marked };
 }
 
-/** Judges the machine before the first run: others' CPU over a short idle sample, and the load average. */
+/**
+ * Judges the machine before the first run from others' CPU over a short idle sample. The load
+ * average decides only where there is no sample (no `/proc/stat`): it trails by a minute, so
+ * right after another bench or test run it reports work that has already ended.
+ */
 export function judgePreflight(
   idleSample: Disturbance | undefined,
   loadAverage1m: number,
@@ -100,8 +104,8 @@ export function judgePreflight(
     reasons.push(`others used ${percent(idleSample.others)} of all cores while the bench was idle`);
   }
   if (idleSample !== undefined && idleSample.steal > thresholds.stealShare) reasons.push(`steal ${percent(idleSample.steal)}`);
-  // A load average above half the cores means runnable work a bench run would compete with.
-  if (loadAverage1m > cpuCount / 2) reasons.push(`load average ${loadAverage1m.toFixed(2)} on ${cpuCount} cores`);
+  // Without a sample, a load average above half the cores means runnable work a bench run would compete with.
+  if (idleSample === undefined && loadAverage1m > cpuCount / 2) reasons.push(`load average ${loadAverage1m.toFixed(2)} on ${cpuCount} cores`);
   return { busy: reasons.length > 0, reasons };
 }
 

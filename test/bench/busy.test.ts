@@ -34,10 +34,15 @@ describe('busy-machine detection', () => {
     expect(judgeRun({ disturbance: { others: 0, steal: 0.2 }, calibrationMs: [20] }, 20).reasons).toEqual(['steal 20%']);
   });
 
-  it('calls the machine busy before the bench on a high load average or busy idle sample', () => {
+  it('calls the machine busy before the bench on a busy idle sample, or on a high load average when there is no sample', () => {
     expect(judgePreflight({ others: 0.01, steal: 0 }, 0.4, 2).busy).toBe(false);
-    expect(judgePreflight({ others: 0.01, steal: 0 }, 1.5, 2).reasons).toEqual(['load average 1.50 on 2 cores']);
     expect(judgePreflight({ others: 0.3, steal: 0 }, 0.2, 2).busy).toBe(true);
+    expect(judgePreflight(undefined, 1.5, 2).reasons).toEqual(['load average 1.50 on 2 cores']);
+    expect(judgePreflight(undefined, 0.4, 2).busy).toBe(false);
+  });
+
+  it('trusts a quiet idle sample over a load average that still counts work that has ended', () => {
+    expect(judgePreflight({ others: 0.01, steal: 0 }, 2.3, 2).busy).toBe(false);
   });
 
   it('calls the whole bench too busy when a third of its runs were marked, or the machine was busy before it', () => {
