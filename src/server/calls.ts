@@ -45,7 +45,7 @@ export async function runCall<TRouter extends AnyRouter>(
   scope.inFlightCalls.add(abort);
   try {
     input = withLastEventId(deserializeInput(scope.router, message.params.input), message.params.lastEventId);
-    const result: unknown = await callProcedure({ router: scope.router, path, type, ctx: scope.ctx, input, batchIndex, signals: abort });
+    const result: unknown = await callProcedure({ router: scope.router, path, type, ctx: scope.ctx, input, batchIndex, signal: abort });
     if (isStream(result)) {
       throw new TRPCError({
         code: 'UNSUPPORTED_MEDIA_TYPE',

@@ -10,8 +10,11 @@ export interface ProcedureCallOptions {
   /** The input after the transformer (and with `lastEventId` merged in). */
   readonly input: unknown;
   readonly batchIndex: number;
-  /** Gives the call's signal, which may be made only when first read. */
-  readonly signals: SignalSource;
+  /**
+   * The call's signal: the signal itself when it exists anyway (a subscription's), or where to
+   * get it when first read (a query's or mutation's, see {@link CallAbort}).
+   */
+  readonly signal: AbortSignal | SignalSource;
 }
 
 /** Where a call's `AbortSignal` comes from. */
@@ -102,27 +105,49 @@ export function callProcedure(opts: ProcedureCallOptions): Promise<unknown> {
       getRawInput: () => Promise.resolve(input),
       ctx: opts.ctx,
       type: opts.type,
-      signal: opts.signals.signal(),
+      signal: signalOf(opts.signal),
       batchIndex: opts.batchIndex,
     });
   }
-  return new ProcedureRun(opts, def).result();
+  return new ProcedureRun(opts, def).result(opts.ctx);
 }
 
-/** One call down one procedure's middleware chain. */
+/** The signal of `source`, made now if it is made on first read. */
+function signalOf(source: AbortSignal | SignalSource): AbortSignal {
+  return source instanceof AbortSignal ? source : source.signal();
+}
+
+/**
+ * One call down one procedure's middleware chain. It keeps only what the levels need: a
+ * subscription's generator holds its options (and through `next`, this) for as long as it runs.
+ */
 class ProcedureRun {
-  readonly getRawInput: () => Promise<unknown>;
+  private readonly router: AnyRouter;
+  private readonly path: string;
+  private readonly type: string;
+  private readonly batchIndex: number;
+  /** The signal when it already exists; otherwise null, and {@link signals} makes it when read. */
+  private readonly signal: AbortSignal | null;
+  private readonly signals: SignalSource | null;
+  private readonly getRawInput: () => Promise<unknown>;
 
   constructor(
-    private readonly opts: ProcedureCallOptions,
+    opts: ProcedureCallOptions,
     private readonly def: ProcedureDef,
   ) {
+    this.router = opts.router;
+    this.path = opts.path;
+    this.type = opts.type;
+    this.batchIndex = opts.batchIndex;
+    const eager = opts.signal instanceof AbortSignal;
+    this.signal = eager ? (opts.signal as AbortSignal) : null;
+    this.signals = eager ? null : (opts.signal as SignalSource);
     const raw = opts.input;
     this.getRawInput = () => Promise.resolve(raw);
   }
 
-  async result(): Promise<unknown> {
-    const result = (await this.level(0, this.opts.ctx, undefined, this.getRawInput)) as MiddlewareResult | undefined;
+  async result(ctx: unknown): Promise<unknown> {
+    const result = (await this.level(0, ctx, undefined, this.getRawInput)) as MiddlewareResult | undefined;
     if (!result) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: NO_RESULT });
     if (!result.ok) throw result.error;
     return result.data;
@@ -141,13 +166,14 @@ class ProcedureRun {
 
   /**
    * One level's options, keys in tRPC's order (its first level gets `meta` before `input`; later
-   * levels inherit `input` from the level before). `signal` is an own accessor that makes the
-   * signal when read; assigning it replaces it with a plain property, as with tRPC's options.
+   * levels inherit `input` from the level before). `signal` is a plain property when the signal
+   * exists; otherwise an own accessor that makes it when read, and that assigning replaces with a
+   * plain property, as with tRPC's options. Four literals rather than one built up property by
+   * property: each keeps one fast shape.
    */
   private options(index: number, ctx: unknown, input: unknown, getRawInput: () => Promise<unknown>): Record<string, unknown> {
-    const { opts, def } = this;
-    const { router, path, type, batchIndex, signals } = opts;
-    const { meta } = def;
+    const { router, path, type, batchIndex, signal, signals } = this;
+    const { meta } = this.def;
     const next = (nextOpts?: { ctx?: unknown; input?: unknown; getRawInput?: () => Promise<unknown> }) =>
       this.level(
         index + 1,
@@ -155,6 +181,11 @@ class ProcedureRun {
         nextOpts && 'input' in nextOpts ? nextOpts.input : input,
         nextOpts?.getRawInput ?? getRawInput,
       );
+    if (signals === null) {
+      return index === 0
+        ? { router, path, getRawInput, ctx, type, signal, batchIndex, meta, input, next }
+        : { router, path, getRawInput, ctx, type, signal, batchIndex, input, meta, next };
+    }
     if (index === 0) {
       return {
         router,

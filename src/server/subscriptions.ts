@@ -170,7 +170,6 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
     const { scope } = this;
     sub.input = withLastEventId(sub.baseInput, sub.lastEventId);
     const input = sub.input;
-    const { signal } = sub.controller;
     const result: unknown = await callProcedure({
       router: scope.router,
       path: sub.path,
@@ -178,7 +177,7 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
       ctx: scope.ctx,
       input,
       batchIndex: sub.batchIndex,
-      signals: { signal: () => signal },
+      signal: sub.controller.signal,
     });
     if (!isStream(result)) {
       release(result);

@@ -118,7 +118,10 @@ async function outcome(call: () => Promise<unknown>): Promise<Outcome> {
   }
 }
 
-async function both(path: string, type: 'query' | 'mutation' | 'subscription', input: unknown, batchIndex = 0) {
+/** How our caller gets the signal: made on first read (queries, mutations) or given (subscriptions). */
+type SignalKind = 'lazy' | 'given';
+
+async function both(path: string, type: 'query' | 'mutation' | 'subscription', input: unknown, batchIndex = 0, signalKind: SignalKind = 'lazy') {
   const results = [];
   for (const caller of ['stock', 'ours'] as const) {
     const seen: Seen[] = [];
@@ -127,7 +130,7 @@ async function both(path: string, type: 'query' | 'mutation' | 'subscription', i
     const result = await outcome(() =>
       caller === 'stock'
         ? callTRPCProcedure({ router, path, getRawInput: () => Promise.resolve(input), ctx, type, signal: new AbortController().signal, batchIndex })
-        : callProcedure({ router, path, type, ctx, input, batchIndex, signals: new CallAbort() }),
+        : callProcedure({ router, path, type, ctx, input, batchIndex, signal: signalKind === 'lazy' ? new CallAbort() : new AbortController().signal }),
     );
     results.push({ result: type === 'subscription' && result.ok ? 'stream' : result, seen });
   }
@@ -155,12 +158,14 @@ describe('our procedure caller, against callTRPCProcedure', () => {
     ['loads a lazy router first', 'lazyPart.hello', 'query', undefined],
     ['runs an experimental_caller wrapper', 'wrapped', 'query', undefined],
   ];
-  for (const [name, path, type, input] of cases) {
-    it(name, async () => {
-      const { stock, ours } = await both(path, type, input, 5);
-      expect(ours.result).toEqual(stock.result);
-      expect(ours.seen).toEqual(stock.seen);
-    });
+  for (const signalKind of ['lazy', 'given'] as const) {
+    for (const [name, path, type, input] of cases) {
+      it(`${name} (signal ${signalKind})`, async () => {
+        const { stock, ours } = await both(path, type, input, 5, signalKind);
+        expect(ours.result).toEqual(stock.result);
+        expect(ours.seen).toEqual(stock.seen);
+      });
+    }
   }
 
   it('sees the cases do differ from each other (the comparison is not vacuous)', async () => {
@@ -200,9 +205,9 @@ describe('a call signal made on first read', () => {
         return super.signal();
       }
     }
-    await callProcedure({ router, path: 'plain', type: 'query', ctx: {}, input: undefined, batchIndex: 0, signals: new Counting() });
+    await callProcedure({ router, path: 'plain', type: 'query', ctx: {}, input: undefined, batchIndex: 0, signal: new Counting() });
     expect(made).toEqual([]);
-    await callProcedure({ router, path: 'reads', type: 'query', ctx: {}, input: undefined, batchIndex: 0, signals: new Counting() });
+    await callProcedure({ router, path: 'reads', type: 'query', ctx: {}, input: undefined, batchIndex: 0, signal: new Counting() });
     expect(made).toEqual(['signal']);
   });
 });
