@@ -104,31 +104,35 @@ function recordChunks(tcp: Socket): Array<{ first: number; length: number }> {
 const events = [{ n: 1 }, { n: 2, text: 'x'.repeat(100) }, { n: 3, text: 'y'.repeat(200) }, { n: 4, text: 'z'.repeat(70_000) }];
 const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify({ id: 1, result: { type: 'data', data: value } }));
 
+/**
+ * Three subscribers (so the third shares every frame with the first two) get `events`; returns
+ * what the server's socket to the third wrote, after checking every subscriber got them all.
+ */
+async function deliverToThree(perMessageDeflate: boolean) {
+  const served = await serve(perMessageDeflate);
+  const received = await subscribers(served, 3, perMessageDeflate);
+  const tcp = ([...served.wss.clients][2] as unknown as { _socket: Socket })._socket;
+  const chunks = recordChunks(tcp);
+  for (const event of events) served.emit(event);
+  await expect.poll(() => received.every((mine) => mine.length === events.length)).toBe(true);
+  for (const mine of received) expect(mine).toEqual(events);
+  return chunks;
+}
+
 describe('events shared by several sockets', () => {
   it('reach every subscriber intact, each written as one buffer holding header and payload', async () => {
-    const served = await serve(false);
-    const received = await subscribers(served, 3, false);
-    const tcp = ([...served.wss.clients][2] as unknown as { _socket: Socket })._socket;
-    const chunks = recordChunks(tcp);
-    for (const event of events) served.emit(event);
-    await expect.poll(() => received.every((mine) => mine.length === events.length)).toBe(true);
-    for (const mine of received) expect(mine).toEqual(events);
-    // The third socket shares every frame with the first two: each leaves as one text-frame buffer.
+    const chunks = await deliverToThree(false);
     const frames = chunks.filter((chunk) => chunk.first === 0x81);
-    expect(frames.map((frame) => frame.length)).toEqual(events.map((event) => {
-      const payload = jsonBytes(event);
-      return payload + (payload < 126 ? 2 : payload <= 0xffff ? 4 : 10);
-    }));
+    expect(frames.map((frame) => frame.length)).toEqual(
+      events.map((event) => {
+        const payload = jsonBytes(event);
+        return payload + (payload < 126 ? 2 : payload <= 0xffff ? 4 : 10);
+      }),
+    );
   });
 
   it('still go through ws, compressed, when the socket negotiated permessage-deflate', async () => {
-    const served = await serve(true);
-    const received = await subscribers(served, 3, true);
-    const tcp = ([...served.wss.clients][2] as unknown as { _socket: Socket })._socket;
-    const chunks = recordChunks(tcp);
-    for (const event of events) served.emit(event);
-    await expect.poll(() => received.every((mine) => mine.length === events.length)).toBe(true);
-    for (const mine of received) expect(mine).toEqual(events);
+    const chunks = await deliverToThree(true);
     // ws writes its own headers (RSV1 set: 0xc1) and never our uncompressed frame.
     expect(chunks.some((chunk) => chunk.first === 0xc1)).toBe(true);
     expect(chunks.some((chunk) => chunk.first === 0x81 && chunk.length > 10)).toBe(false);
