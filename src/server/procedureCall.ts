@@ -109,7 +109,7 @@ export function callProcedure(opts: ProcedureCallOptions): Promise<unknown> {
       batchIndex: opts.batchIndex,
     });
   }
-  return new ProcedureRun(opts, def).result(opts.ctx);
+  return new ProcedureRun(opts, def).result(opts.ctx, opts.input);
 }
 
 /** The signal of `source`, made now if it is made on first read. */
@@ -129,7 +129,6 @@ class ProcedureRun {
   /** The signal when it already exists; otherwise null, and {@link signals} makes it when read. */
   private readonly signal: AbortSignal | null;
   private readonly signals: SignalSource | null;
-  private readonly getRawInput: () => Promise<unknown>;
 
   constructor(
     opts: ProcedureCallOptions,
@@ -142,12 +141,11 @@ class ProcedureRun {
     const eager = opts.signal instanceof AbortSignal;
     this.signal = eager ? (opts.signal as AbortSignal) : null;
     this.signals = eager ? null : (opts.signal as SignalSource);
-    const raw = opts.input;
-    this.getRawInput = () => Promise.resolve(raw);
   }
 
-  async result(ctx: unknown): Promise<unknown> {
-    const result = (await this.level(0, ctx, undefined, this.getRawInput)) as MiddlewareResult | undefined;
+  /** Runs the chain from its first level, where the raw input is the call's. */
+  async result(ctx: unknown, rawInput: unknown): Promise<unknown> {
+    const result = (await this.level(0, ctx, undefined, () => Promise.resolve(rawInput))) as MiddlewareResult | undefined;
     if (!result) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: NO_RESULT });
     if (!result.ok) throw result.error;
     return result.data;

@@ -1,7 +1,7 @@
 import type { RawData, WebSocket } from 'ws';
 import type { ServerSocket } from '../../server/socket.js';
 import { IncomingLimit } from './payloadLimit.js';
-import type { HeldWrites } from './turnFlush.js';
+import type { Corkable, HeldWrites } from './turnFlush.js';
 import { turnFlush } from './turnFlush.js';
 import { textFrame } from './wireFrame.js';
 
@@ -10,10 +10,8 @@ const BINARY = { binary: true } as const;
 /** WebSocket.OPEN, without importing ws at run time. */
 export const OPEN = 1;
 
-/** The part of `ws`'s private `_socket` (a `net.Socket`) used to merge writes. */
-interface Corkable {
-  cork(): void;
-  uncork(): void;
+/** The part of `ws`'s private `_socket` (a `net.Socket`) used to merge writes and write prepared frames. */
+interface WritableCorkable extends Corkable {
   write(chunk: Uint8Array): boolean;
 }
 
@@ -39,7 +37,7 @@ export class WsServerSocket implements ServerSocket, HeldWrites {
    * instead of one system call per frame, which is where most of a fan-out's time goes.
    * {@link writeMergeLimits} bounds what one write carries.
    */
-  private corked: Corkable | null = null;
+  private corked: WritableCorkable | null = null;
   /** Whether {@link turnFlush} will visit this socket at the end of this turn. */
   private listed = false;
   private heldFrames = 0;
@@ -86,10 +84,10 @@ export class WsServerSocket implements ServerSocket, HeldWrites {
     this.release();
   }
   private hold(): void {
-    const raw = (this.ws as unknown as { _socket?: Partial<Corkable> | null })._socket;
+    const raw = (this.ws as unknown as { _socket?: Partial<WritableCorkable> | null })._socket;
     if (!raw || typeof raw.cork !== 'function' || typeof raw.uncork !== 'function' || typeof raw.write !== 'function') return;
     raw.cork();
-    this.corked = raw as Corkable;
+    this.corked = raw as WritableCorkable;
     this.heldFrames = 0;
     this.heldBytes = 0;
     if (this.listed) return;

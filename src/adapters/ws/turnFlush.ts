@@ -52,8 +52,8 @@ export class TurnFlush {
 /** The one flush of this process: every `ws` socket of every handler shares it. */
 export const turnFlush = new TurnFlush();
 
-/** A socket whose writes can be held (`net.Socket`). */
-interface Corkable {
+/** A socket whose writes can be held (`net.Socket`, or `ws`'s private `_socket`). */
+export interface Corkable {
   cork(): void;
   uncork(): void;
 }
