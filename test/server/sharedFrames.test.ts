@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as wsModule from 'ws';
 import WebSocket, { WebSocketServer } from 'ws';
 import { textFrame } from '../../src/adapters/ws/wireFrame.js';
+import { CloseCode } from '../../src/protocol/closeCodes.js';
 import { applyWSSHandler } from '../../src/server/index.js';
 
 /** ws's own framing (exported by ws, not in its type definitions). */
@@ -41,7 +42,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
-async function serve(perMessageDeflate: boolean): Promise<Served> {
+async function serve(perMessageDeflate: boolean, maxBufferedBytes?: number): Promise<Served> {
   const t = initTRPC.create();
   const ee = new EventEmitter();
   ee.setMaxListeners(0);
@@ -52,7 +53,7 @@ async function serve(perMessageDeflate: boolean): Promise<Served> {
   });
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate });
   await new Promise<void>((resolve) => wss.once('listening', resolve));
-  const handler = applyWSSHandler({ wss, router });
+  const handler = applyWSSHandler({ wss, router, ...(maxBufferedBytes === undefined ? {} : { maxBufferedBytes }) });
   cleanups.push(async () => {
     handler.close();
     for (const client of wss.clients) client.terminate();
@@ -64,10 +65,12 @@ async function serve(perMessageDeflate: boolean): Promise<Served> {
 /** Opens `count` clients, each subscribed with id 1 (as stock clients' counters give), and collects their event payloads. */
 async function subscribers(served: Served, count: number, perMessageDeflate: boolean) {
   const received: unknown[][] = [];
+  const clients: WebSocket[] = [];
   for (let i = 0; i < count; i++) {
     const ws = new WebSocket(served.url, { perMessageDeflate });
     const mine: unknown[] = [];
     received.push(mine);
+    clients.push(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('error', reject);
       ws.on('message', (data) => {
@@ -79,7 +82,7 @@ async function subscribers(served: Served, count: number, perMessageDeflate: boo
     });
     cleanups.push(async () => ws.terminate());
   }
-  return received;
+  return { received, clients };
 }
 
 /** The first byte of every chunk the server's TCP socket `tcp` writes from now on, and its length. */
@@ -110,7 +113,7 @@ const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify({ id: 1, 
  */
 async function deliverToThree(perMessageDeflate: boolean) {
   const served = await serve(perMessageDeflate);
-  const received = await subscribers(served, 3, perMessageDeflate);
+  const { received } = await subscribers(served, 3, perMessageDeflate);
   const tcp = ([...served.wss.clients][2] as unknown as { _socket: Socket })._socket;
   const chunks = recordChunks(tcp);
   for (const event of events) served.emit(event);
@@ -136,5 +139,28 @@ describe('events shared by several sockets', () => {
     // ws writes its own headers (RSV1 set: 0xc1) and never our uncompressed frame.
     expect(chunks.some((chunk) => chunk.first === 0xc1)).toBe(true);
     expect(chunks.some((chunk) => chunk.first === 0x81 && chunk.length > 10)).toBe(false);
+  });
+
+  it('still close with SlowConsumer (4507) a subscriber that stops reading, while the one sharing its frames gets every event', async () => {
+    const served = await serve(false, 200_000);
+    const { received, clients } = await subscribers(served, 2, false);
+    const [reading, stalled] = clients as [WebSocket, WebSocket];
+    const stalledOnServer = [...served.wss.clients][1]!; // clients connect one after the other
+    const closed = new Promise<number>((resolve) => stalled.once('close', (code: number) => resolve(code)));
+    // The second client stops reading: what the server writes to it piles up in its send buffer.
+    const stalledTcp = (stalled as unknown as { _socket: Socket })._socket;
+    stalledTcp.pause();
+    const pad = 'p'.repeat(1_000);
+    let emitted = 0;
+    // Shared 1 KB events, 200 a turn, until the server cuts the stalled client off (at most 20 MB).
+    while (stalledOnServer.readyState === WebSocket.OPEN && emitted < 20_000) {
+      for (let i = 0; i < 200; i++) served.emit({ n: emitted++, pad });
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    stalledTcp.resume();
+    expect(await closed).toBe(CloseCode.SlowConsumer);
+    expect(reading.readyState).toBe(WebSocket.OPEN);
+    await expect.poll(() => received[0]!.length, { timeout: 10_000 }).toBe(emitted);
+    expect((received[0] as Array<{ n: number }>).map((event) => event.n)).toEqual(Array.from({ length: emitted }, (_, n) => n));
   });
 });
