@@ -19,5 +19,6 @@ export type { ClusterOptions, RevocationsUnavailable } from './cluster/options.j
 export type { ClusterResult, ClusterRevokeOptions, SessionKeyTarget } from '../broker/control/clusterControl.js';
 export type { CoreHandlerOptions, CreateContextOptions, Encoder, ErrorInfo } from './options.js';
 export type { ServerSocket } from './socket.js';
+export type { HandlerControls } from './adapterSupport.js';
 export { Phase } from './state.js';
 export { CloseCode } from '../protocol/closeCodes.js';

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerOptions } from 'ws';
 import { WebSocketServer } from 'ws';
 import { applyWSSHandler, getWSConnectionHandler } from '../../src/server/index.js';
-import { queryFlag } from '../../src/adapters/ws/upgrade.js';
+import { queryFlag } from '../../src/server/upgradeRequest.js';
 import { CloseCode } from '../../src/protocol/closeCodes.js';
 import { makeClient, NodeWebSocket } from '../fixtures/clients.js';
 import { forId, openRaw, upgradeStatus } from '../fixtures/rawClient.js';

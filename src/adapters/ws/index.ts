@@ -1,23 +1,23 @@
 import type { IncomingMessage } from 'node:http';
 import type { AnyRouter } from '@trpc/server';
-import { TRPCError } from '@trpc/server';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { CloseCode } from '../../protocol/closeCodes.js';
 import { PING } from '../../protocol/messages.js';
-import type { CredentialCarriers, RouterSession, SessionBase } from '../../server/auth/types.js';
+import type { RouterSession, SessionBase } from '../../server/auth/types.js';
 import type { CoreHandler } from '../../server/handler.js';
-import { ErrorReporter } from '../../server/errors.js';
 import { createCoreHandler } from '../../server/handler.js';
 import type { CoreHandlerOptions, CreateContextOptions } from '../../server/options.js';
-import type { KeepAliveOptions } from './keepAlive.js';
-import { keepAliveDefaults, KeepAliveSweeper } from './keepAlive.js';
+import type { HandlerControls } from '../../server/adapterSupport.js';
+import { reportOriginPredicateError, warnOnRiskyOptions } from '../../server/adapterSupport.js';
+import type { KeepAliveOptions } from '../../server/keepAlive.js';
+import { keepAliveDefaults, KeepAliveSweeper } from '../../server/keepAlive.js';
 import { MESSAGE_TOO_BIG } from './payloadLimit.js';
 import { toBuffer, WsServerSocket } from './socket.js';
-import { holdUntilTurnEnds } from './turnFlush.js';
+import { holdUntilTurnEnds } from '../../server/turnFlush.js';
 import { installUpgradeChecks, readUpgrade, redactUpgradeUrl, upgradeOriginAllowed } from './upgrade.js';
 
-export { keepAliveDefaults } from './keepAlive.js';
-export type { KeepAliveOptions } from './keepAlive.js';
+export { keepAliveDefaults } from '../../server/keepAlive.js';
+export type { KeepAliveOptions } from '../../server/keepAlive.js';
 
 /** What `createContext` gets with `ws`: the upgrade request, the socket, `info` and the session. */
 export type CreateWSSContextFnOptions<TSession = SessionBase> = CreateContextOptions<IncomingMessage, WebSocket, TSession>;
@@ -47,39 +47,8 @@ export interface WSSHandlerOptions<TRouter extends AnyRouter, TSession extends S
   prefix?: string;
 }
 
-/**
- * What both entry points return: the core's controls (`broadcastReconnectNotification`,
- * `revoke` and `requestReauthentication`, each by filter on this node or by session key on every
- * node), plus `close`.
- */
-export interface WSHandlerControls<TSession extends SessionBase = SessionBase>
-  extends Pick<CoreHandler<AnyRouter, IncomingMessage, WebSocket, TSession>, 'broadcastReconnectNotification' | 'revoke' | 'requestReauthentication'> {
-  /**
-   * Closes every connection with 1001 (going away), leaves the cluster and stops the handler's
-   * timers. Sockets that open later are closed at once with 1001 'server shutting down'; call
-   * `wss.close()` too so that the server stops accepting them.
-   */
-  close(): void;
-}
-
-/** Once per handler, at start-up: the configurations that invite an attack. */
-function warnOnRiskyOptions(credentials: CredentialCarriers | undefined, allowedOrigins: unknown): void {
-  if (credentials?.cookies && !allowedOrigins) {
-    console.warn(
-      '[trpc-lanyard] credentials.cookies is on but allowedOrigins is not set: any web page can open an authenticated socket with your users\' cookies (cross-site WebSocket hijacking). Set allowedOrigins.',
-    );
-  }
-}
-
-/** A throwing `allowedOrigins` predicate refused an upgrade: the app hears of it through `onError`. */
-function reportOriginPredicateError<TRouter extends AnyRouter, TSession extends SessionBase>(
-  opts: WSConnectionHandlerOptions<TRouter, TSession>,
-  cause: unknown,
-  req: IncomingMessage,
-): void {
-  const error = new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'allowedOrigins threw; the upgrade was refused', cause });
-  new ErrorReporter(opts.router, req, opts.onError as never).notify({ error, type: 'unknown', path: undefined, input: undefined });
-}
+/** What both entry points return: the controls every adapter's handler has (see {@link HandlerControls}). */
+export type WSHandlerControls<TSession extends SessionBase = SessionBase> = HandlerControls<TSession>;
 
 function serve<TRouter extends AnyRouter, TSession extends SessionBase>(
   core: CoreHandler<TRouter, IncomingMessage, WebSocket, TSession>,

@@ -1,8 +1,8 @@
 import type { RawData, WebSocket } from 'ws';
 import type { ServerSocket } from '../../server/socket.js';
 import { IncomingLimit } from './payloadLimit.js';
-import type { Corkable, HeldWrites } from './turnFlush.js';
-import { turnFlush } from './turnFlush.js';
+import type { Corkable, HeldWrites } from '../../server/turnFlush.js';
+import { turnFlush } from '../../server/turnFlush.js';
 import { textFrame } from './wireFrame.js';
 
 const TEXT = { binary: false } as const;

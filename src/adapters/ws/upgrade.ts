@@ -1,24 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { CONNECTION_PARAMS_FLAG, LANYARD_FLAG } from '../../protocol/messages.js';
-import { extractQueryToken, parseCookies } from '../../server/auth/credentials.js';
+import { extractQueryToken } from '../../server/auth/credentials.js';
 import type { AllowedOrigins } from '../../server/auth/origin.js';
 import { isOriginAllowed } from '../../server/auth/origin.js';
 import type { CredentialCarriers } from '../../server/auth/types.js';
 import type { ConnectionRequest } from '../../server/connection.js';
-
-function parseUrl(rawUrl: string | undefined): URL | null {
-  try {
-    return new URL(rawUrl ?? '/', 'http://localhost');
-  } catch {
-    return null;
-  }
-}
-
-function originOf(req: IncomingMessage): string | undefined {
-  const origin = req.headers.origin;
-  return Array.isArray(origin) ? origin[0] : origin;
-}
+import { originOf, UpgradeRequest } from '../../server/upgradeRequest.js';
 
 /** Whether the upgrade request's `Origin` is allowed; a predicate's throw is refused and passed to `onPredicateError`. */
 export function upgradeOriginAllowed(
@@ -26,7 +13,7 @@ export function upgradeOriginAllowed(
   req: IncomingMessage,
   onPredicateError: (cause: unknown) => void,
 ): boolean {
-  return isOriginAllowed(allowed, originOf(req), req, onPredicateError);
+  return isOriginAllowed(allowed, originOf(req.headers), req, onPredicateError);
 }
 
 /** The tokens cut out of upgrade requests' URLs, kept until `readUpgrade` hands them to `authenticate`. */
@@ -47,62 +34,6 @@ export function redactUpgradeUrl(req: IncomingMessage, credentials: CredentialCa
   req.url = extracted.redactedUrl;
 }
 
-/** The cookies of a request when `credentials.cookies` is off (or it sent none): one frozen empty record for all. */
-const NO_COOKIES: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>);
-
-/**
- * Whether `rawUrl`'s query has `name=1` (as `new URL(rawUrl).searchParams.get(name) === '1'`),
- * without parsing the URL: the connect path reads two flags and keeps nothing.
- */
-export function queryFlag(rawUrl: string | undefined, name: string): boolean {
-  if (rawUrl === undefined) return false;
-  const queryStart = rawUrl.indexOf('?');
-  const hashStart = rawUrl.indexOf('#');
-  if (queryStart < 0 || (hashStart >= 0 && hashStart < queryStart)) return false;
-  const query = rawUrl.slice(queryStart + 1, hashStart < 0 ? undefined : hashStart);
-  // Escapes and `+` need URLSearchParams' decoding (our own clients never send them); the `&`
-  // keeps its constructor from dropping a leading `?`, which is part of the first name here.
-  if (query.includes('%') || query.includes('+')) return new URLSearchParams(`&${query}`).get(name) === '1';
-  for (const pair of query.split('&')) {
-    const equals = pair.indexOf('=');
-    if ((equals < 0 ? pair : pair.slice(0, equals)) === name) return equals >= 0 && pair.slice(equals + 1) === '1';
-  }
-  return false;
-}
-
-/**
- * What the core keeps of a `ws` upgrade request for the connection's life: the request, the
- * socket, the flags and the query-parameter token. The URL and cookies are parsed again each
- * time a hook asks (at authentication), not kept: a parsed `URL` costs about 0.5 KB.
- */
-class UpgradeRequest implements ConnectionRequest<IncomingMessage, WebSocket> {
-  readonly expectsConnectionParams: boolean;
-  readonly speaksLanyard: boolean;
-
-  constructor(
-    readonly req: IncomingMessage,
-    readonly res: WebSocket,
-    readonly queryToken: string | null,
-    private readonly readsCookies: boolean,
-  ) {
-    this.expectsConnectionParams = queryFlag(req.url, CONNECTION_PARAMS_FLAG);
-    this.speaksLanyard = queryFlag(req.url, LANYARD_FLAG);
-  }
-
-  get url(): URL | null {
-    return parseUrl(this.req.url);
-  }
-
-  get headers(): IncomingMessage['headers'] {
-    return this.req.headers;
-  }
-
-  get cookies(): Readonly<Record<string, string>> {
-    const header = this.readsCookies ? this.req.headers.cookie : undefined;
-    return header ? parseCookies(header) : NO_COOKIES;
-  }
-}
-
 /**
  * Reads what the core needs from the upgrade request: flags, headers, cookies (when enabled)
  * and the query-parameter token (when enabled), which is cut out of `req.url` first so that no
@@ -110,7 +41,7 @@ class UpgradeRequest implements ConnectionRequest<IncomingMessage, WebSocket> {
  */
 export function readUpgrade(req: IncomingMessage, ws: WebSocket, credentials: CredentialCarriers | undefined): ConnectionRequest<IncomingMessage, WebSocket> {
   redactUpgradeUrl(req, credentials);
-  return new UpgradeRequest(req, ws, queryTokens.get(req) ?? null, Boolean(credentials?.cookies));
+  return new UpgradeRequest(req, ws, req.url, req.headers, queryTokens.get(req) ?? null, Boolean(credentials?.cookies));
 }
 
 type VerifyCallback = (result: boolean, code?: number, message?: string) => void;

@@ -49,7 +49,7 @@ export class TurnFlush {
   };
 }
 
-/** The one flush of this process: every `ws` socket of every handler shares it. */
+/** The one flush of this process: every socket of every handler and adapter shares it. */
 export const turnFlush = new TurnFlush();
 
 /** A socket whose writes can be held (`net.Socket`, or `ws`'s private `_socket`). */
