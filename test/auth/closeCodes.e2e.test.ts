@@ -46,7 +46,7 @@ async function run(setup: Setup) {
   });
   cleanups.push(() => server.close());
   const closes: number[] = [];
-  server.wss.on('connection', (ws) => ws.on('close', (code) => closes.push(code)));
+  server.sockets.onOpen((socket) => socket.onClose((code) => closes.push(code)));
   const requests: CredentialsRequest['reason'][] = [];
   /** The close codes as our client saw them. */
   const clientCloses: Array<number | undefined> = [];

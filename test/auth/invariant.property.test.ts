@@ -81,7 +81,7 @@ it('never runs a procedure without a valid, accepted, unexpired session', async 
           onError: () => undefined,
         });
         let framesRead = 0;
-        raw.server.wss.on('connection', (ws) => ws.on('message', () => framesRead++));
+        raw.server.sockets.onOpen((socket) => socket.onMessage(() => framesRead++));
         const client = await raw.connect('?connectionParams=1&lanyard=1');
         let framesSent = 0;
         const send = (frame: unknown) => {

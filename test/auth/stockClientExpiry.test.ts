@@ -30,9 +30,9 @@ it('keeps a stock client subscribed across several expiries, with no lost and no
   });
   const closeCodes: number[] = [];
   let sockets = 0;
-  server.wss.on('connection', (ws) => {
+  server.sockets.onOpen((socket) => {
     sockets++;
-    ws.on('close', (code) => closeCodes.push(code));
+    socket.onClose((code) => closeCodes.push(code));
   });
   let tokensIssued = 0;
   const wsClient = createWSClient({

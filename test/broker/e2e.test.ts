@@ -43,7 +43,7 @@ function record(subscribe: (handlers: {
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const dropSockets = (server: RunningServer) => {
-  for (const socket of server.wss.clients) socket.terminate();
+  server.sockets.terminateAll();
 };
 
 describe.each<ClientKind>(['lanyard', 'stock'])('broker stream over real sockets, %s client', (kind) => {
@@ -51,7 +51,7 @@ describe.each<ClientKind>(['lanyard', 'stock'])('broker stream over real sockets
     const broker = createMemoryBroker();
     const server = await serve(broker);
     let connections = 0;
-    server.wss.on('connection', () => (connections += 1));
+    server.sockets.onOpen(() => (connections += 1));
     const { trpc } = connect(kind, server);
     const start = await broker.publish('room-1', 0);
     const feed = record((handlers) => trpc.room.subscribe({ room: 'room-1', lastEventId: start }, handlers));
@@ -89,7 +89,7 @@ describe.each<ClientKind>(['lanyard', 'stock'])('broker stream over real sockets
     expect(isHistoryGapError(error)).toBe(true);
     // The subscription is over: a reconnect does not send it again.
     let reconnected = false;
-    server.wss.once('connection', () => (reconnected = true));
+    server.sockets.onOpen(() => (reconnected = true));
     dropSockets(server);
     await waitFor(() => reconnected, 5_000, 'the reconnect');
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -92,8 +92,8 @@ describe("the server's maxBatchSize", () => {
   it('is announced in lanyard.hello, and the client never sends a longer batch', async () => {
     lanyard = await startLanyardServer('lanyard', { router: createTestRouter().router, maxBatchSize: 3 });
     const batches: number[] = [];
-    lanyard.wss.on('connection', (ws) =>
-      ws.on('message', (data: Buffer) => {
+    lanyard.sockets.onOpen((socket) =>
+      socket.onMessage((data) => {
         const frame: unknown = JSON.parse(String(data));
         batches.push(Array.isArray(frame) ? frame.length : 1);
       }),

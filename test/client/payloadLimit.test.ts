@@ -15,7 +15,7 @@ afterEach(async () => {
 async function setup(maxPayloadBytes: number) {
   server = await startServer('lanyard', { router: createTestRouter().router, maxPayloadBytes });
   const frames: number[] = [];
-  server.wss.on('connection', (ws) => ws.on('message', (data: Buffer) => frames.push(data.byteLength)));
+  server.sockets.onOpen((socket) => socket.onMessage((data) => frames.push(data.byteLength)));
   client = makeClient('lanyard', { url: server.url });
   await client.trpc.echo.query('warm-up'); // the hello has arrived: the client knows the limit
   return { trpc: client.trpc, frames };
@@ -23,14 +23,14 @@ async function setup(maxPayloadBytes: number) {
 
 it('fails a call larger than the server accepts with PAYLOAD_TOO_LARGE, without sending it or losing the socket', async () => {
   const { trpc, frames } = await setup(4096);
-  const sockets = server!.wss.clients.size;
+  const sockets = server!.sockets.open.length;
   await expect(trpc.echo.query('x'.repeat(5000))).rejects.toMatchObject({
     data: { code: 'PAYLOAD_TOO_LARGE', httpStatus: 413 },
     message: "Request exceeds the server's limit of 4096 bytes per frame; it was not sent",
   });
   expect(frames.every((bytes) => bytes <= 4096)).toBe(true);
   expect(await trpc.echo.query('still open')).toBe('still open');
-  expect(server!.wss.clients.size).toBe(sockets);
+  expect(server!.sockets.open.length).toBe(sockets);
 });
 
 it('counts UTF-8 bytes, not characters, against the limit', async () => {
