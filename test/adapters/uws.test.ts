@@ -1,4 +1,5 @@
 /** The uWebSockets.js adapter on a real uWS App: stock and our clients, the upgrade checks, limits and abuse. */
+import { EventEmitter, on } from 'node:events';
 import type { Socket } from 'node:net';
 import { createTRPCClient } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
@@ -6,7 +7,7 @@ import { initTRPC } from '@trpc/server';
 import uWS from '@trufflesuite/uws-js-unofficial';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyUWSHandler } from '../../src/adapters/uws/index.js';
-import type { UWSHandlerOptions, UWSUpgradeRequest } from '../../src/adapters/uws/index.js';
+import type { UWSHandlerControls, UWSHandlerOptions, UWSUpgradeRequest } from '../../src/adapters/uws/index.js';
 import { createWSClient, wsLink } from '../../src/client/index.js';
 import { CloseCode } from '../../src/protocol/closeCodes.js';
 import type { SessionBase } from '../../src/server/index.js';
@@ -128,6 +129,18 @@ describe('clients on a uWS app', () => {
     await expect.poll(() => frames.length).toBe(2);
     expect(frames).toContainEqual({ binary: true, body: { id: 1, result: { type: 'data', data: 'bin' } } });
     expect(frames).toContainEqual({ binary: false, body: 'PONG' });
+  });
+
+  it('compresses with uws.compression when the client negotiates permessage-deflate', async () => {
+    const server = await serve({ router: createTestRouter().router, uws: { compression: uWS.SHARED_COMPRESSOR } });
+    const client = await raw(server.url); // `ws` offers permessage-deflate by default
+    expect(client.ws.extensions).toContain('permessage-deflate');
+    const tcp = (client.ws as unknown as { _socket: Socket })._socket;
+    const before = tcp.bytesRead;
+    const input = 'z'.repeat(10_000);
+    client.send(echo(13, input));
+    expect(await client.next(forId(13))).toEqual({ id: 13, result: { type: 'data', data: input } });
+    expect(tcp.bytesRead - before).toBeLessThan(1_000); // the answer came deflated
   });
 
   it('answers every PING, each once its PONG went out', async () => {
@@ -297,6 +310,50 @@ describe('abuse', () => {
     expect(await bystander.next(forId(5))).toMatchObject({ result: { data: 'hi' } });
   });
 
+  it('survives a createContext and an onError that throw: 4500 for that socket, the others served', async () => {
+    let calls = 0;
+    const server = await serve({
+      router: createTestRouter().router,
+      createContext: () => {
+        if (++calls === 1) throw new Error('database down');
+        return { params: null };
+      },
+      onError: () => {
+        throw new Error('onError broke too');
+      },
+    });
+    const unlucky = await raw(server.url);
+    unlucky.send(echo(11));
+    expect((await unlucky.closed).code).toBe(CloseCode.InternalError);
+    expect(unlucky.received).toContainEqual(expect.objectContaining({ id: null, error: expect.objectContaining({ message: 'database down' }) }));
+    const next = await raw(server.url);
+    next.send(echo(12));
+    expect(await next.next(forId(12))).toMatchObject({ result: { data: 'hi' } });
+  });
+
+  it('answers a PING flood from a client that does not read with one waiting PONG, not one per PING', async () => {
+    const server = await serve({ router: createTestRouter().router });
+    const bystander = await raw(server.url);
+    const flooder = await raw(server.url);
+    const tcp = (flooder.ws as unknown as { _socket: Socket })._socket;
+    tcp.pause();
+    const one = Buffer.from([0x81, 0x84, 0, 0, 0, 0, 0x50, 0x49, 0x4e, 0x47]); // masked "PING", zero mask
+    const chunk = Buffer.concat(Array.from({ length: 20_000 }, () => one));
+    const total = 1_000_000;
+    for (let sent = 0; sent < total; sent += 20_000) {
+      if (!tcp.write(chunk)) await new Promise((resolve) => tcp.once('drain', resolve));
+    }
+    flooder.send(echo(9)); // answered after every PING before it
+    bystander.send(echo(10));
+    expect(await bystander.next(forId(10))).toMatchObject({ result: { data: 'hi' } });
+    tcp.resume();
+    expect(await flooder.next(forId(9), 30_000)).toMatchObject({ result: { data: 'hi' } });
+    const pongs = flooder.received.filter((frame) => frame === 'PONG').length;
+    console.info(`${total} PINGs from a client that stopped reading: ${pongs} PONGs sent`);
+    expect(pongs).toBeGreaterThan(0);
+    expect(pongs).toBeLessThan(total);
+  });
+
   it('closes a client that stopped reading with 4507 once maxBufferedBytes wait, having dropped no frame before it', async () => {
     const t = initTRPC.create();
     const chunk = 'x'.repeat(100_000);
@@ -337,6 +394,51 @@ describe('abuse', () => {
     expect(events.length).toBeGreaterThan(0);
     expect(events).toEqual(Array.from({ length: events.length }, (_, i) => i + 1)); // none dropped by uWS
     expect(events.length).toBeLessThanOrEqual(stoppedAt);
+  });
+});
+
+describe('sending from inside another socket\'s uWS callback (uWS has corked that one)', () => {
+  it('delivers a burst to another socket in order and revokes it there, the caller answered', async () => {
+    interface Session extends SessionBase {
+      readonly user: string;
+    }
+    const t = initTRPC.context<{ session: Session | null }>().create();
+    const ee = new EventEmitter();
+    let handler: UWSHandlerControls<Session> | null = null;
+    const router = t.router({
+      feed: t.procedure.subscription(async function* ({ signal }) {
+        for await (const [n] of on(ee, 'n', { signal }) as AsyncIterable<[number]>) yield n;
+      }),
+      burst: t.procedure.input((v: unknown) => v as number).mutation(({ input }) => {
+        for (let i = 1; i <= input; i++) ee.emit('n', i);
+        return input;
+      }),
+      kick: t.procedure.input((v: unknown) => v as string).mutation(({ input }) => handler!.revoke((s) => s.user === input, { reason: 'kicked' })),
+    });
+    const server = await serve<typeof router, Session>({
+      router,
+      authenticate: ({ connectionParams }) => ({ user: connectionParams?.['user'] ?? 'nobody' }),
+      createContext: ({ session }) => ({ session }),
+    });
+    handler = server.handler;
+    const open = async (user: string) => {
+      const client = await raw(`${server.url}/?connectionParams=1`);
+      client.send({ method: 'connectionParams', data: { user } });
+      return client;
+    };
+    const subscriber = await open('sub');
+    const admin = await open('admin');
+    subscriber.send({ id: 1, method: 'subscription', params: { path: 'feed' } });
+    await subscriber.next((f) => (f as { result?: { type?: string } }).result?.type === 'started');
+    admin.send({ id: 2, method: 'mutation', params: { path: 'burst', input: 40 } });
+    expect(await admin.next(forId(2))).toMatchObject({ result: { data: 40 } });
+    await expect.poll(() => subscriber.received.length).toBe(40);
+    expect(subscriber.received.map((f) => (f as { result: { data: number } }).result.data)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    admin.send({ id: 3, method: 'mutation', params: { path: 'kick', input: 'sub' } });
+    expect(await admin.next(forId(3))).toMatchObject({ result: { data: 1 } });
+    expect(await subscriber.closed).toEqual({ code: CloseCode.Revoked, reason: 'kicked' });
+    admin.send({ id: 4, method: 'mutation', params: { path: 'burst', input: 1 } });
+    expect(await admin.next(forId(4))).toMatchObject({ result: { data: 1 } });
   });
 });
 

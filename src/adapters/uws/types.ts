@@ -57,10 +57,15 @@ export type UWSSocketContext = object;
 
 /** The settings and handlers of one `app.ws(pattern, behavior)` route, as far as the adapter sets them. */
 export interface UWSBehavior<TUserData> {
+  /** The largest incoming frame, in bytes; uWS closes the TCP connection on a larger one. uWS's default: 16 KiB. */
   maxPayloadLength?: number;
+  /** Bytes a socket may buffer before uWS drops further sends; 0: no limit. uWS's default: 64 KiB. */
   maxBackpressure?: number;
+  /** Seconds without incoming data before uWS closes the socket; 0: never. uWS's default: 120. */
   idleTimeout?: number;
+  /** Whether uWS pings a quiet socket before its idle timeout runs out. uWS's default: true. */
   sendPingsAutomatically?: boolean;
+  /** uWS's permessage-deflate setting (`CompressOptions`). uWS's default: 0 (disabled). */
   compression?: number;
   upgrade?: (res: UWSHttpResponse, req: UWSHttpRequest, context: UWSSocketContext) => void;
   open?: (ws: UWSWebSocket<TUserData>) => void;
