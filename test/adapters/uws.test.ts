@@ -475,6 +475,13 @@ describe('keep-alive and the handler\'s controls', () => {
     await expect.poll(() => closes).toEqual([CloseCode.GoingAway]);
   });
 
+  it('the fixture\'s close() (handler, listen socket, app) still ends open sockets with 1001', async () => {
+    const server = await serve({ router: createTestRouter().router });
+    const clients = await Promise.all([raw(server.url), raw(server.url), raw(server.url)]);
+    await server.close();
+    for (const client of clients) expect((await client.closed).code).toBe(CloseCode.GoingAway);
+  });
+
   it('revoke() closes the matching sessions with 4410 and leaves the others', async () => {
     const { server } = await serveAuth();
     const alice = await authedRaw(server.url, 'alice:member');
