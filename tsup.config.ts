@@ -6,6 +6,7 @@ export default defineConfig({
     server: 'src/server/index.ts',
     client: 'src/client/index.ts',
     broker: 'src/broker/index.ts',
+    uws: 'src/adapters/uws/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
