@@ -142,6 +142,26 @@ describe('HTTP and WebSockets on one Fastify app', () => {
     expect(await onA.next(forId(1))).toMatchObject({ result: { data: { user: 'alice' } } });
   });
 
+  it('serves HTTP at /:path and the WebSocket at / when registered without a prefix', async () => {
+    const app = await fastifyApp();
+    await app.register(fastifyTRPCPlugin, { useWSS: true, trpcOptions: { router: createTestRouter().router, createContext: () => ({ params: null }) } });
+    const base = await listen(app);
+    expect(await createTRPCClient<TestRouter>({ links: [httpBatchLink({ url: base.http })] }).echo.query('root')).toBe('root');
+    const client = await raw({ url: base.ws }, '/');
+    client.send(echo(1));
+    expect(await client.next(forId(1))).toMatchObject({ result: { data: { ok: true } } });
+    expect(app.trpcLanyard.get('/')).toBeDefined();
+  });
+
+  it('serves HTTP only without useWSS, as stock\'s plugin does', async () => {
+    const app = Fastify();
+    cleanups.push(() => app.close());
+    await app.register(fastifyTRPCPlugin, { prefix: '/trpc', trpcOptions: { router: createTestRouter().router, createContext: () => ({ params: null }) } });
+    const base = await listen(app);
+    expect(await createTRPCClient<TestRouter>({ links: [httpBatchLink({ url: `${base.http}/trpc` })] }).add.mutate({ a: 1, b: 2 })).toBe(3);
+    expect(app.hasDecorator('trpcLanyard')).toBe(false);
+  });
+
   it('refuses to register with useWSS unless @fastify/websocket was registered first', async () => {
     const app = Fastify();
     cleanups.push(() => app.close());

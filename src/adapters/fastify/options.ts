@@ -34,6 +34,9 @@ export interface CreateFastifyContextOptions<TSession = SessionBase> {
   session: TSession | null;
 }
 
+/** Options only tRPC's HTTP handler reads (our WebSocket handler accepts and ignores them, as stock's does). */
+type HTTPOnlyOption = 'allowBatching' | 'allowMethodOverride' | 'batching';
+
 /**
  * The router and handler options: stock's Fastify options (`router`, `createContext`, `onError`,
  * `responseMeta`, `maxBodySize`, `keepAlive`, …) plus every option of trpc-lanyard's WebSocket
@@ -42,8 +45,15 @@ export interface CreateFastifyContextOptions<TSession = SessionBase> {
  * handler, as with stock's plugin.
  */
 export interface FastifyTRPCOptions<TRouter extends AnyRouter, TSession extends SessionBase = RouterSession<TRouter>>
-  extends Omit<WsServingOptions<TRouter, FastifyRequest, TSession>, 'createContext'>,
-    Pick<FastifyHandlerOptions<TRouter, FastifyRequest, FastifyReply>, 'responseMeta' | 'maxBodySize'> {
+  extends Omit<WsServingOptions<TRouter, FastifyRequest, TSession>, 'createContext' | 'maxBatchSize' | HTTPOnlyOption>,
+    Pick<FastifyHandlerOptions<TRouter, FastifyRequest, FastifyReply>, 'responseMeta' | 'maxBodySize' | HTTPOnlyOption> {
+  /**
+   * The most calls one batch may carry. Over WebSockets a larger batch frame has every call
+   * answered with `BAD_REQUEST` (default 1_000, announced to trpc-lanyard clients); over HTTP it
+   * is tRPC's own option (unlimited unless set).
+   * @default 1_000 over WebSockets; unlimited over HTTP
+   */
+  maxBatchSize?: number;
   /**
    * Creates the context of an HTTP request, and of a WebSocket connection once its
    * `connectionParams` (if any) arrived. Over WebSockets, throwing `TRPCError` `UNAUTHORIZED` /

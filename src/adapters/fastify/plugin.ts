@@ -65,7 +65,8 @@ function servePlugin<TRouter extends AnyRouter, TSession extends SessionBase>(
 
   fastify.route({
     method: 'GET',
-    url: '',
+    // Exactly the prefix, as stock's route; `/` without one (stock's '' is refused by Fastify there).
+    url: fastify.prefix ? '' : '/',
     websocket: true,
     onRequest: gate.onRequest,
     handler: (socket: WebSocket, req: FastifyRequest) => {
