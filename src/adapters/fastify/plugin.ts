@@ -4,6 +4,7 @@ import type { FastifyHandlerOptions, FastifyTRPCPluginOptions as StockPluginOpti
 import type {} from '@fastify/websocket'; // its types: `websocket: true` routes, `fastify.websocketServer`
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
+import { CloseCode } from '../../protocol/closeCodes.js';
 import type { HandlerControls } from '../../server/adapterSupport.js';
 import { reportOriginPredicateError } from '../../server/adapterSupport.js';
 import type { RouterSession, SessionBase } from '../../server/auth/types.js';
@@ -42,6 +43,20 @@ function socketOptions<TRouter extends AnyRouter, TSession extends SessionBase>(
   };
 }
 
+/**
+ * `@fastify/websocket`'s own `preClose` hook closes every socket of its server without a code
+ * (the client would see 1005) before any hook of a plugin registered after it can run. On our
+ * sockets a close without a code is what `handler.close()` sends: 1001, going away. (Our handler
+ * always closes with a code; the socket stays in `fastify.websocketServer.clients`.)
+ */
+function closeWithoutCodeAsGoingAway(socket: WebSocket): void {
+  const close = socket.close.bind(socket);
+  socket.close = (code?: number, reason?: string | Buffer): void => {
+    if (code === undefined) close(CloseCode.GoingAway, 'server shutting down');
+    else close(code, reason);
+  };
+}
+
 /** The encapsulated part, registered with the caller's `prefix`: routes, hooks and parsers stay in it. */
 function servePlugin<TRouter extends AnyRouter, TSession extends SessionBase>(
   fastify: FastifyInstance,
@@ -70,13 +85,12 @@ function servePlugin<TRouter extends AnyRouter, TSession extends SessionBase>(
     websocket: true,
     onRequest: gate.onRequest,
     handler: (socket: WebSocket, req: FastifyRequest) => {
-      // `@fastify/websocket`'s own preClose closes every socket of its server without a code
-      // (1005) before any plugin's hook can run; ours are left to the handler, which closes
-      // them with 1001 (going away) in the preClose hook below.
-      fastify.websocketServer.clients?.delete(socket);
+      closeWithoutCodeAsGoingAway(socket);
       onConnection(socket, req);
     },
   });
+  // After `@fastify/websocket`'s (see `closeWithoutCodeAsGoingAway`): stops the handler's timers,
+  // leaves the cluster, closes what is left with 1001 and refuses later sockets.
   fastify.addHook('preClose', (hookDone) => {
     onConnection.close();
     uninstall();
