@@ -75,8 +75,8 @@ function servePlugin<TRouter extends AnyRouter, TSession extends SessionBase>(
     credentials: trpcOptions.credentials,
     onPredicateError: (cause, req) => reportOriginPredicateError(trpcOptions, cause, req),
   });
+  addHandler(fastify, fastify.prefix, onConnection as HandlerControls<SessionBase>); // throws for a prefix taken
   const uninstall = gate.install(fastify);
-  addHandler(fastify, fastify.prefix, onConnection as HandlerControls<SessionBase>);
 
   fastify.route({
     method: 'GET',
