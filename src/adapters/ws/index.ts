@@ -1,20 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { AnyRouter } from '@trpc/server';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { CloseCode } from '../../protocol/closeCodes.js';
-import { PING } from '../../protocol/messages.js';
 import type { RouterSession, SessionBase } from '../../server/auth/types.js';
-import type { CoreHandler } from '../../server/handler.js';
-import { createCoreHandler } from '../../server/handler.js';
-import type { CoreHandlerOptions, CreateContextOptions } from '../../server/options.js';
+import type { CreateContextOptions } from '../../server/options.js';
 import type { HandlerControls } from '../../server/adapterSupport.js';
-import { reportOriginPredicateError, warnOnRiskyOptions } from '../../server/adapterSupport.js';
-import type { KeepAliveOptions } from '../../server/keepAlive.js';
-import { keepAliveDefaults, KeepAliveSweeper } from '../../server/keepAlive.js';
-import { MESSAGE_TOO_BIG } from './payloadLimit.js';
-import { toBuffer, WsServerSocket } from './socket.js';
+import { reportOriginPredicateError } from '../../server/adapterSupport.js';
 import { holdUntilTurnEnds } from '../../server/turnFlush.js';
-import { installUpgradeChecks, readUpgrade, redactUpgradeUrl, upgradeOriginAllowed } from './upgrade.js';
+import type { WsServingOptions } from './serveSocket.js';
+import { createSocketHandler } from './serveSocket.js';
+import { installUpgradeChecks } from './upgrade.js';
 
 export { keepAliveDefaults } from '../../server/keepAlive.js';
 export type { KeepAliveOptions } from '../../server/keepAlive.js';
@@ -23,17 +17,11 @@ export type { KeepAliveOptions } from '../../server/keepAlive.js';
 export type CreateWSSContextFnOptions<TSession = SessionBase> = CreateContextOptions<IncomingMessage, WebSocket, TSession>;
 
 /** The options of {@link getWSConnectionHandler}: every stock option plus ours. */
-export interface WSConnectionHandlerOptions<TRouter extends AnyRouter, TSession extends SessionBase = RouterSession<TRouter>>
-  extends CoreHandlerOptions<TRouter, IncomingMessage, WebSocket, TSession> {
-  /** Pings quiet clients and terminates those that stop answering. */
-  keepAlive?: KeepAliveOptions;
-  /** Accepted for drop-in compatibility; like stock tRPC's WebSocket adapter, batches are always allowed. */
-  allowBatching?: boolean;
-  /** Accepted for drop-in compatibility; has no meaning over WebSockets. */
-  allowMethodOverride?: boolean;
-  /** Accepted for drop-in compatibility (deprecated in tRPC); ignored. */
-  batching?: { enabled: boolean };
-}
+export type WSConnectionHandlerOptions<TRouter extends AnyRouter, TSession extends SessionBase = RouterSession<TRouter>> = WsServingOptions<
+  TRouter,
+  IncomingMessage,
+  TSession
+>;
 
 /** The options of {@link applyWSSHandler}. */
 export interface WSSHandlerOptions<TRouter extends AnyRouter, TSession extends SessionBase = RouterSession<TRouter>>
@@ -50,42 +38,6 @@ export interface WSSHandlerOptions<TRouter extends AnyRouter, TSession extends S
 /** What both entry points return: the controls every adapter's handler has (see {@link HandlerControls}). */
 export type WSHandlerControls<TSession extends SessionBase = SessionBase> = HandlerControls<TSession>;
 
-function serve<TRouter extends AnyRouter, TSession extends SessionBase>(
-  core: CoreHandler<TRouter, IncomingMessage, WebSocket, TSession>,
-  opts: WSConnectionHandlerOptions<TRouter, TSession>,
-  sweeper: KeepAliveSweeper | null,
-  ws: WebSocket,
-  req: IncomingMessage,
-): void {
-  // Defence in depth for servers whose upgrade did not go through applyWSSHandler's check;
-  // the token is cut out of the URL before the predicate sees it.
-  redactUpgradeUrl(req, opts.credentials);
-  if (!upgradeOriginAllowed(opts.allowedOrigins, req, (cause) => reportOriginPredicateError(opts, cause, req))) {
-    ws.close(CloseCode.Forbidden, 'Origin not allowed');
-    return;
-  }
-  const connection = core.connect(new WsServerSocket(ws), readUpgrade(req, ws, opts.credentials));
-  const keepAlive = sweeper?.track(
-    () => connection.send(PING),
-    () => ws.terminate(),
-  );
-  ws.on('message', (data, isBinary) => {
-    if (keepAlive) keepAlive.active = true;
-    const bytes = toBuffer(data);
-    connection.receive(isBinary ? bytes : bytes.toString('utf8'), bytes.byteLength);
-  });
-  // An unhandled 'error' would crash the process (e.g. "RSV2 and RSV3 must be clear").
-  ws.on('error', (cause: Error & { code?: string }) => {
-    if (cause.code === MESSAGE_TOO_BIG) return; // closed with 4413, like the core's own size check
-    connection.errors.report(cause, 'unknown', undefined, undefined);
-  });
-  // `on`, not `once`: 'close' comes once, and `once` would keep a wrapper per socket.
-  ws.on('close', () => {
-    if (keepAlive) sweeper?.untrack(keepAlive);
-    connection.closed();
-  });
-}
-
 /**
  * Returns a `ws` connection listener that serves a router, for your own `connection` handling.
  * The returned function also carries {@link WSHandlerControls}. With `allowedOrigins`, also
@@ -94,29 +46,7 @@ function serve<TRouter extends AnyRouter, TSession extends SessionBase>(
 export function getWSConnectionHandler<TRouter extends AnyRouter, TSession extends SessionBase = RouterSession<TRouter>>(
   opts: WSConnectionHandlerOptions<TRouter, TSession>,
 ): ((ws: WebSocket, req: IncomingMessage) => void) & WSHandlerControls<TSession> {
-  warnOnRiskyOptions(opts.credentials, opts.allowedOrigins);
-  const core = createCoreHandler<TRouter, IncomingMessage, WebSocket, TSession>(opts);
-  const keepAlive = { ...keepAliveDefaults, ...opts.keepAlive };
-  const sweeper = keepAlive.enabled ? new KeepAliveSweeper(keepAlive.pingMs, keepAlive.pongWaitMs) : null;
-  let closed = false;
-  const onConnection = (ws: WebSocket, req: IncomingMessage) => {
-    if (closed) {
-      ws.close(CloseCode.GoingAway, 'server shutting down');
-      return;
-    }
-    serve(core, opts, sweeper, ws, req);
-  };
-  const controls: WSHandlerControls<TSession> = {
-    broadcastReconnectNotification: core.broadcastReconnectNotification,
-    revoke: core.revoke,
-    requestReauthentication: core.requestReauthentication,
-    close: () => {
-      closed = true;
-      sweeper?.stop();
-      core.closeAll();
-    },
-  };
-  return Object.assign(onConnection, controls);
+  return createSocketHandler<TRouter, IncomingMessage, TSession>(opts, (req) => req);
 }
 
 /**

@@ -7,13 +7,18 @@ import type { CredentialCarriers } from '../../server/auth/types.js';
 import type { ConnectionRequest } from '../../server/connection.js';
 import { originOf, UpgradeRequest } from '../../server/upgradeRequest.js';
 
-/** Whether the upgrade request's `Origin` is allowed; a predicate's throw is refused and passed to `onPredicateError`. */
-export function upgradeOriginAllowed(
-  allowed: AllowedOrigins<IncomingMessage> | undefined,
-  req: IncomingMessage,
+/**
+ * Whether the upgrade request's `Origin` is allowed; a predicate's throw is refused and passed to
+ * `onPredicateError`. The predicate gets `req`, the adapter's request (`raw` for `ws`, the
+ * `FastifyRequest` for Fastify); the header is read from `raw`, the Node request under it.
+ */
+export function upgradeOriginAllowed<TReq>(
+  allowed: AllowedOrigins<TReq> | undefined,
+  req: TReq,
+  raw: IncomingMessage,
   onPredicateError: (cause: unknown) => void,
 ): boolean {
-  return isOriginAllowed(allowed, originOf(req.headers), req, onPredicateError);
+  return isOriginAllowed(allowed, originOf(raw.headers), req, onPredicateError);
 }
 
 /** The tokens cut out of upgrade requests' URLs, kept until `readUpgrade` hands them to `authenticate`. */
@@ -35,13 +40,19 @@ export function redactUpgradeUrl(req: IncomingMessage, credentials: CredentialCa
 }
 
 /**
- * Reads what the core needs from the upgrade request: flags, headers, cookies (when enabled)
- * and the query-parameter token (when enabled), which is cut out of `req.url` first so that no
- * log, error or `createContext` ever sees it.
+ * Reads what the core needs from the upgrade request `raw`: flags, headers, cookies (when
+ * enabled) and the query-parameter token (when enabled), which is cut out of `raw.url` first so
+ * that no log, error or `createContext` ever sees it. `req` is what the app's callbacks get as
+ * the request (`raw` itself for `ws`, the `FastifyRequest` around it for Fastify).
  */
-export function readUpgrade(req: IncomingMessage, ws: WebSocket, credentials: CredentialCarriers | undefined): ConnectionRequest<IncomingMessage, WebSocket> {
-  redactUpgradeUrl(req, credentials);
-  return new UpgradeRequest(req, ws, req.url, req.headers, queryTokens.get(req) ?? null, Boolean(credentials?.cookies));
+export function readUpgrade<TReq>(
+  req: TReq,
+  raw: IncomingMessage,
+  ws: WebSocket,
+  credentials: CredentialCarriers | undefined,
+): ConnectionRequest<TReq, WebSocket> {
+  redactUpgradeUrl(raw, credentials);
+  return new UpgradeRequest(req, ws, raw.url, raw.headers, queryTokens.get(raw) ?? null, Boolean(credentials?.cookies));
 }
 
 type VerifyCallback = (result: boolean, code?: number, message?: string) => void;
@@ -72,7 +83,7 @@ export function installUpgradeChecks(wss: WebSocketServer, checks: UpgradeChecks
     if (ours) {
       redactUpgradeUrl(info.req, checks.credentials);
       const refused = (cause: unknown) => checks.onPredicateError(cause, info.req);
-      if (!upgradeOriginAllowed(checks.allowedOrigins, info.req, refused)) {
+      if (!upgradeOriginAllowed(checks.allowedOrigins, info.req, info.req, refused)) {
         callback(false, 403, 'Origin not allowed');
         return;
       }
