@@ -6,6 +6,27 @@ import { defineConfig } from 'vitest/config';
 // `resolve.conditions`: without it `trpc-lanyard/...` resolved to dist/ (or failed without a build).
 const source = '@trpc-lanyard/source';
 
+/**
+ * The behaviour suite: what our handler does on the wire (protocol, stock clients, the auth
+ * lifecycle, limits, close codes, resume), whatever serves it. It runs once per transport:
+ * `ws` (with every other test), then `fastify` and `uws`, whose fixtures start our handler with
+ * the Fastify plugin and on uWebSockets.js (`LANYARD_TRANSPORT`, test/fixtures/transports.ts).
+ * Tests of one adapter's own machinery (ws's receiver limits and merged TCP writes, the
+ * scripted servers of the client tests) run once, in `ws`.
+ */
+const behaviourSuite = [
+  'test/compat/*.test.ts',
+  'test/auth/*.test.ts',
+  'test/broker/e2e.test.ts',
+  'test/server/{lifecycle,limits,malformedFrames,encoder,sharedJson}.test.ts',
+  'test/client/{wsClient,reauthenticate,reconnect,connection,outbox,payloadLimit,observedCall}.test.ts',
+];
+
+const transportProject = (transport: 'fastify' | 'uws') => ({
+  extends: true as const,
+  test: { name: transport, include: behaviourSuite, env: { LANYARD_TRANSPORT: transport } },
+});
+
 export default defineConfig({
   resolve: {
     conditions: [source],
@@ -14,9 +35,13 @@ export default defineConfig({
     resolve: { conditions: [source, ...defaultServerConditions] },
   },
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
+    projects: [
+      { extends: true, test: { name: 'ws', include: ['test/**/*.test.ts'] } },
+      transportProject('fastify'),
+      transportProject('uws'),
+    ],
   },
 });

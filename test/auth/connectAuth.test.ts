@@ -46,7 +46,14 @@ describe('connect-time authentication', () => {
     ['bad', CloseCode.Unauthorized, 'UNAUTHORIZED'],
     ['banned:member', CloseCode.Forbidden, 'FORBIDDEN'],
   ] as const)('refuses token %s with close %i after an error frame, and runs nothing', async (token, code, trpcCode) => {
-    const fixture = await serve();
+    // `authenticate` answers once the call has been read, so the call waits for it on every
+    // transport (uWebSockets.js runs promise jobs between two frames of one read; ws does not).
+    let framesRead = 0;
+    let bothRead: () => void = () => {};
+    const callRead = new Promise<void>((resolve) => (bothRead = resolve));
+    const { authenticate } = createAuthFixture();
+    const fixture = await serve({ authenticate: async (options: AuthenticateOptions<TestSession, unknown>) => (await callRead, authenticate(options)) });
+    raw.server.sockets.onOpen((socket) => socket.onMessage(() => void (++framesRead === 2 && bothRead())));
     const client = await raw.connect('?connectionParams=1');
     client.send(params(token));
     client.send(meFrame(1));

@@ -231,11 +231,9 @@ it('never runs or delivers under a missing, refused, expired or revoked session,
         const deliveries: Array<{ atMs: number; step: number; session: TestSession | null }> = [];
         const refreshedFor: Array<number | null> = [];
         let framesRead = 0;
-        server.wss.on('connection', (ws) => {
-          ws.on('message', () => framesRead++);
-          const send = ws.send.bind(ws) as (data: unknown, ...rest: unknown[]) => void;
-          ws.send = ((data: unknown, ...rest: unknown[]) => {
-            const text = typeof data === 'string' ? data : Buffer.from(data as Uint8Array).toString('utf8');
+        server.sockets.onOpen((socket) => {
+          socket.onMessage(() => framesRead++);
+          socket.onSend((text) => {
             const frame = (text.startsWith('{') ? JSON.parse(text) : {}) as {
               id?: unknown;
               method?: string;
@@ -245,8 +243,7 @@ it('never runs or delivers under a missing, refused, expired or revoked session,
             if (frame.method === 'lanyard.session' && current === null) current = lastContext;
             if (frame.method === 'lanyard.refresh' && frame.params?.reason === 'expiring') refreshedFor.push(frame.params.expiresAt);
             if (frame.id === 'sub' && frame.result?.type === 'data') deliveries.push({ atMs: Date.now(), step, session: current });
-            send(data, ...rest);
-          }) as typeof ws.send;
+          });
         });
         const client = await raw.connect('?connectionParams=1&lanyard=1');
         let framesSent = 0;

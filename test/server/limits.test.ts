@@ -57,10 +57,11 @@ describe('a client that stops reading', () => {
     });
     const server = await raw.start({ router, maxBufferedBytes: 1_000_000 });
     const client = await raw.connect();
+    const serverSide = server.sockets.open[0]!;
     const tcp = (client.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
     tcp.pause();
     client.send({ id: 1, method: 'subscription', params: { path: 'flood' } });
-    await expect.poll(() => server.sockets.open[0]?.isClosing, { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => serverSide.isClosing, { timeout: 10_000 }).toBe(true);
     const stoppedAt = yielded;
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(yielded).toBe(stoppedAt); // the subscription was stopped with the connection

@@ -3,6 +3,7 @@ import { CloseCode } from '../../src/protocol/closeCodes.js';
 import { createTestRouter } from '../fixtures/router.js';
 import { forId } from '../fixtures/rawClient.js';
 import { useRawServer } from '../fixtures/rawHarness.js';
+import { oversizeFrameClose } from '../fixtures/transports.js';
 import type { startServer } from '../fixtures/servers.js';
 
 const raw = useRawServer();
@@ -145,12 +146,15 @@ describe('malformed frames get a typed error and the socket stays usable', () =>
 });
 
 describe('abuse is answered with a documented close code', () => {
-  it('closes a frame over maxPayloadBytes with PayloadTooLarge (4413)', async () => {
+  it('closes a frame over maxPayloadBytes with PayloadTooLarge (4413; uWebSockets.js drops the connection: 1006)', async () => {
     await serve({ maxPayloadBytes: 1024 });
     const client = await connect();
+    const bystander = await connect();
     const frame = JSON.stringify(echo(1, 'x'.repeat(2000)));
     client.sendText(frame);
-    expect(await client.closed).toEqual({ code: CloseCode.PayloadTooLarge, reason: 'frame exceeds 1024 bytes' });
+    expect(await client.closed).toEqual(oversizeFrameClose(1024));
+    bystander.send(echo(2, 'still served'));
+    expect(await bystander.next(forId(2))).toMatchObject({ result: { data: 'still served' } });
   });
 
   it('closes a connection that queues too many calls before its context is ready (4429)', async () => {
