@@ -3,6 +3,7 @@ import { TRPCError } from '@trpc/server';
 import type { CredentialCarriers, SessionBase } from './auth/types.js';
 import { ErrorReporter } from './errors.js';
 import type { CoreHandler } from './handler.js';
+import type { KeepAliveSweeper } from './keepAlive.js';
 import type { CoreHandlerOptions } from './options.js';
 
 /**
@@ -37,4 +38,25 @@ export function reportOriginPredicateError<TRouter extends AnyRouter, TReq, TRes
 ): void {
   const error = new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'allowedOrigins threw; the upgrade was refused', cause });
   new ErrorReporter(opts.router, req, opts.onError as never).notify({ error, type: 'unknown', path: undefined, input: undefined });
+}
+
+/**
+ * An adapter's {@link HandlerControls} over its core: `close` runs `beforeClose` (the adapter
+ * starts refusing new sockets), stops the keep-alive sweeper, then closes every connection.
+ */
+export function handlerControls<TRouter extends AnyRouter, TReq, TRes, TSession extends SessionBase>(
+  core: CoreHandler<TRouter, TReq, TRes, TSession>,
+  sweeper: KeepAliveSweeper | null,
+  beforeClose: () => void,
+): HandlerControls<TSession> {
+  return {
+    broadcastReconnectNotification: core.broadcastReconnectNotification,
+    revoke: core.revoke,
+    requestReauthentication: core.requestReauthentication,
+    close: () => {
+      beforeClose();
+      sweeper?.stop();
+      core.closeAll();
+    },
+  };
 }

@@ -2,7 +2,7 @@ import type { AnyRouter } from '@trpc/server';
 import { CloseCode } from '../../protocol/closeCodes.js';
 import { PING } from '../../protocol/messages.js';
 import type { HandlerControls } from '../../server/adapterSupport.js';
-import { reportOriginPredicateError, warnOnRiskyOptions } from '../../server/adapterSupport.js';
+import { handlerControls, reportOriginPredicateError, warnOnRiskyOptions } from '../../server/adapterSupport.js';
 import { isOriginAllowed } from '../../server/auth/origin.js';
 import type { RouterSession, SessionBase } from '../../server/auth/types.js';
 import { createCoreHandler } from '../../server/handler.js';
@@ -138,14 +138,7 @@ export function applyUWSHandler<TRouter extends AnyRouter, TSession extends Sess
     },
   });
 
-  return {
-    broadcastReconnectNotification: core.broadcastReconnectNotification,
-    revoke: core.revoke,
-    requestReauthentication: core.requestReauthentication,
-    close: () => {
-      closed = true;
-      sweeper?.stop();
-      core.closeAll();
-    },
-  };
+  return handlerControls(core, sweeper, () => {
+    closed = true;
+  });
 }

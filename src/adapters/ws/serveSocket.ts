@@ -4,7 +4,7 @@ import type { WebSocket } from 'ws';
 import { CloseCode } from '../../protocol/closeCodes.js';
 import { PING } from '../../protocol/messages.js';
 import type { HandlerControls } from '../../server/adapterSupport.js';
-import { reportOriginPredicateError, warnOnRiskyOptions } from '../../server/adapterSupport.js';
+import { handlerControls, reportOriginPredicateError, warnOnRiskyOptions } from '../../server/adapterSupport.js';
 import type { SessionBase } from '../../server/auth/types.js';
 import type { CoreHandler } from '../../server/handler.js';
 import { createCoreHandler } from '../../server/handler.js';
@@ -90,15 +90,8 @@ export function createSocketHandler<TRouter extends AnyRouter, TReq, TSession ex
     }
     serve(core, opts, sweeper, ws, req, rawRequest(req));
   };
-  const controls: HandlerControls<TSession> = {
-    broadcastReconnectNotification: core.broadcastReconnectNotification,
-    revoke: core.revoke,
-    requestReauthentication: core.requestReauthentication,
-    close: () => {
-      closed = true;
-      sweeper?.stop();
-      core.closeAll();
-    },
-  };
+  const controls = handlerControls(core, sweeper, () => {
+    closed = true;
+  });
   return Object.assign(onConnection, controls);
 }
