@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: stock tRPC WebSockets, trpc-lanyard and raw `ws`, side by side.
+ * `npm run bench`: stock tRPC WebSockets, trpc-lanyard (on `ws` and on uWebSockets.js), raw `ws`
+ * and raw uWS, side by side.
  *
  * For every run this process starts a fresh server process and a fresh load process (both
  * `node --import tsx`), coordinates them over IPC and never measures anything itself, except
@@ -11,7 +12,7 @@ import path from 'node:path';
 import { disturbance, judgeBench, judgePreflight, judgeRun } from './lib/busy.js';
 import type { RunConditions, Verdict } from './lib/busy.js';
 import { childCpuTicks } from './lib/child.js';
-import { readConfig } from './lib/config.js';
+import { IMPL_NAMES, readConfig } from './lib/config.js';
 import type { BenchConfig, ImplName } from './lib/config.js';
 import { dec1 } from './lib/format.js';
 import { calibrate, calibrationSink, machineInfo, ownCpuTicks, readMachineTicks } from './lib/machine.js';
@@ -24,11 +25,22 @@ import { runScenario } from './lib/scenarios.js';
 
 // ------------------------------------------------------------------ setup
 
+/** Sources each implementation of ours needs; without them it is left out of the default run. */
+const ourSources: Partial<Record<ImplName, string[]>> = {
+  lanyard: ['src/server/index.ts', 'src/client/index.ts'],
+  uws: ['src/adapters/uws/index.ts'],
+};
+
 function resolveImpls(config: BenchConfig): { impls: ImplName[]; note: string | undefined } {
   if (config.impls) return { impls: config.impls, note: undefined };
-  const missing = ['src/server/index.ts', 'src/client/index.ts'].filter((file) => !existsSync(path.join(rootDir, file)));
-  if (missing.length === 0) return { impls: ['stock', 'lanyard', 'ws'], note: undefined };
-  return { impls: ['stock', 'ws'], note: `lanyard skipped: ${missing.join(', ')} not found (set BENCH_IMPLS to force)` };
+  const impls: ImplName[] = [];
+  const skipped: string[] = [];
+  for (const impl of IMPL_NAMES) {
+    const missing = (ourSources[impl] ?? []).filter((file) => !existsSync(path.join(rootDir, file)));
+    if (missing.length === 0) impls.push(impl);
+    else skipped.push(`${impl} skipped: ${missing.join(', ')} not found`);
+  }
+  return { impls, note: skipped.length === 0 ? undefined : `${skipped.join('; ')} (set BENCH_IMPLS to force)` };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -12,7 +12,8 @@ import { userForToken } from '../lib/router.js';
 import type { AppRouter, BenchContext } from '../lib/router.js';
 import type { ClientImpl, ServerImpl } from './types.js';
 
-interface BenchSession {
+/** What `authenticate` returns with auth on (also used by `impls/lanyardUws.ts`). */
+export interface BenchSession {
   userId: string;
 }
 

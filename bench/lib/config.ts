@@ -4,23 +4,26 @@
 import { defaultBusyThresholds } from './busy.js';
 import type { BusyThresholds } from './busy.js';
 
-/** The implementations a variant may involve; `BENCH_IMPLS` filters by them. */
-export const IMPL_NAMES = ['stock', 'lanyard', 'ws'] as const;
+/**
+ * The implementations a variant may involve; `BENCH_IMPLS` filters by them. `uws` stands for
+ * both uWebSockets.js servers: our handler on uWS (`trpc-lanyard/uws`) and the raw uWS broadcaster.
+ */
+export const IMPL_NAMES = ['stock', 'lanyard', 'ws', 'uws'] as const;
 export type ImplName = (typeof IMPL_NAMES)[number];
 
 /**
- * - `fanout`: plain events, one per event-loop turn, to stock, lanyard and raw `ws`;
+ * - `fanout`: plain events, one per event-loop turn, to stock, lanyard (on `ws` and on uWS), raw `ws` and raw uWS;
  * - `burst`: the same with `BENCH_BURST` events per turn;
- * - `frozen`: one frozen event per turn, stock and lanyard (opt-in: not in `DEFAULT_SCENARIOS`);
- * - `roundtrip`: calls/s for the four client → server pairs;
- * - `cpu`: server CPU per call, raw-protocol client;
+ * - `frozen`: one frozen event per turn, the tRPC servers only (opt-in: not in `DEFAULT_SCENARIOS`);
+ * - `roundtrip`: calls/s for the client → server pairs (four on `ws`, two with our server on uWS);
+ * - `cpu`: server CPU per call, raw-protocol client (stock, lanyard, lanyard on uWS);
  * - `memory`: heap per subscribed connection with the memory broker's `stream` as the source;
  * - `connect`: concurrent connect + auth + first call latency.
  */
 export const SCENARIO_NAMES = ['fanout', 'burst', 'frozen', 'roundtrip', 'cpu', 'memory', 'connect'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
-/** What `npm run bench` runs without BENCH_SCENARIOS: everything but `frozen` (≈ 50 s more). */
+/** What `npm run bench` runs without BENCH_SCENARIOS: everything but `frozen` (≈ 55–70 s more). */
 export const DEFAULT_SCENARIOS: readonly ScenarioName[] = SCENARIO_NAMES.filter((name) => name !== 'frozen');
 
 export interface BenchConfig {

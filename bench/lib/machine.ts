@@ -85,6 +85,7 @@ export function machineInfo(rootDir: string): string {
   const version = (name: string): string => packageVersion(rootDir, name);
   return [
     `node ${process.version}, ${os.platform()} ${os.arch()}, ${cpus.length} × ${model}, ${memGb} GiB RAM`,
-    `@trpc/server ${version('@trpc/server')}, @trpc/client ${version('@trpc/client')}, ws ${version('ws')}`,
+    `@trpc/server ${version('@trpc/server')}, @trpc/client ${version('@trpc/client')}, ws ${version('ws')}, ` +
+      `uWebSockets.js ${version('@trufflesuite/uws-js-unofficial')} (@trufflesuite/uws-js-unofficial)`,
   ].join('\n');
 }

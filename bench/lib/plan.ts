@@ -3,11 +3,16 @@
  */
 import type { BenchConfig, ImplName, ScenarioName } from './config.js';
 
-/** The server process: a tRPC implementation, or a raw `ws` broadcaster. */
-export type ServerKind = 'stock' | 'lanyard' | 'ws';
 /**
- * The load process: a tRPC client implementation, raw `ws` subscribers (fan-out baseline), or
- * a raw-protocol client that speaks tRPC's JSON wire protocol itself (server CPU per call).
+ * The server process: a tRPC implementation on `ws` (`stock`, `lanyard`), our handler on
+ * uWebSockets.js (`lanyard-uws`), or a raw broadcaster on `ws` or on uWS (`ws`, `uws`).
+ */
+export const SERVER_KINDS = ['stock', 'lanyard', 'ws', 'lanyard-uws', 'uws'] as const;
+export type ServerKind = (typeof SERVER_KINDS)[number];
+/**
+ * The load process: a tRPC client implementation, raw `ws` subscribers (the fan-out baselines'
+ * protocol, against raw `ws` or raw uWS), or a raw-protocol client that speaks tRPC's JSON wire
+ * protocol itself.
  */
 export type ClientKind = 'stock' | 'lanyard' | 'ws' | 'raw';
 /** What the subscription reads: `events.on()` on an EventEmitter, or the memory broker's `stream`. */
@@ -23,21 +28,34 @@ export interface Variant {
   source: SourceKind;
 }
 
+/** The raw broadcasters: no tRPC, the SUBSCRIBE/STARTED protocol of `rawWire.ts`. */
+export function isRawServer(server: ServerKind): boolean {
+  return server === 'ws' || server === 'uws';
+}
+
 const ownClients: Variant[] = [
   { key: 'stock', label: 'stock', server: 'stock', client: 'stock', source: 'events' },
   { key: 'lanyard', label: 'lanyard', server: 'lanyard', client: 'lanyard', source: 'events' },
+  { key: 'lanyard-uws', label: 'lanyard on uWS', server: 'lanyard-uws', client: 'lanyard', source: 'events' },
   { key: 'ws', label: 'raw ws', server: 'ws', client: 'ws', source: 'events' },
+  { key: 'uws', label: 'raw uWS', server: 'uws', client: 'ws', source: 'events' },
 ];
 
 /** Fan-out: the tRPC servers' subscribers speak the wire protocol themselves unless `fanoutClient` is `own`. */
 function fanoutVariants(config: BenchConfig): Variant[] {
   if (config.fanoutClient === 'own') return ownClients;
-  return ownClients.map((variant) => (variant.server === 'ws' ? variant : { ...variant, client: 'raw' }));
+  return ownClients.map((variant) => (isRawServer(variant.server) ? variant : { ...variant, client: 'raw' }));
 }
 
-const pair = (client: 'stock' | 'lanyard', server: 'stock' | 'lanyard'): Variant => ({
+const serverLabels: Record<'stock' | 'lanyard' | 'lanyard-uws', string> = {
+  stock: 'stock server',
+  lanyard: 'lanyard server',
+  'lanyard-uws': 'lanyard on uWS',
+};
+
+const pair = (client: 'stock' | 'lanyard', server: 'stock' | 'lanyard' | 'lanyard-uws'): Variant => ({
   key: `${client}-${server}`,
-  label: `${client} client → ${server} server`,
+  label: `${client} client → ${serverLabels[server]}`,
   server,
   client,
   source: 'events',
@@ -50,14 +68,22 @@ export function scenarioVariants(scenario: ScenarioName, config: BenchConfig): V
     case 'burst':
       return fanoutVariants(config);
     case 'frozen':
-      // Raw ws serialises every event once whatever its shape: a frozen row would repeat `fanout`'s.
-      return fanoutVariants(config).filter((variant) => variant.server !== 'ws');
+      // The raw servers serialise every event once whatever its shape: a frozen row would repeat `fanout`'s.
+      return fanoutVariants(config).filter((variant) => !isRawServer(variant.server));
     case 'roundtrip':
-      return [pair('stock', 'stock'), pair('lanyard', 'lanyard'), pair('stock', 'lanyard'), pair('lanyard', 'stock')];
+      return [
+        pair('stock', 'stock'),
+        pair('lanyard', 'lanyard'),
+        pair('stock', 'lanyard'),
+        pair('lanyard', 'stock'),
+        pair('lanyard', 'lanyard-uws'),
+        pair('stock', 'lanyard-uws'),
+      ];
     case 'cpu':
       return [
         { key: 'stock', label: 'stock server', server: 'stock', client: 'raw', source: 'events' },
         { key: 'lanyard', label: 'lanyard server', server: 'lanyard', client: 'raw', source: 'events' },
+        { key: 'lanyard-uws', label: 'lanyard on uWS', server: 'lanyard-uws', client: 'raw', source: 'events' },
       ];
     case 'memory':
       // Each server with its own client, as deployed (ours then negotiates its extension).
@@ -76,10 +102,16 @@ export function scenarioVariants(scenario: ScenarioName, config: BenchConfig): V
   }
 }
 
-/** The implementations a variant involves (the raw-protocol client is neutral). */
+/** The implementation each server kind stands for in `BENCH_IMPLS`: both uWS servers are `uws`. */
+const serverImpls: Record<ServerKind, ImplName> = { stock: 'stock', lanyard: 'lanyard', ws: 'ws', 'lanyard-uws': 'uws', uws: 'uws' };
+
+/**
+ * The implementations a variant involves: its server's, and its client's when that is a tRPC
+ * client (the raw clients, raw `ws` subscribers and the raw-protocol client, are neutral).
+ */
 export function variantImpls(variant: Variant): ImplName[] {
-  const impls = new Set<ImplName>([variant.server]);
-  if (variant.client !== 'raw') impls.add(variant.client);
+  const impls = new Set<ImplName>([serverImpls[variant.server]]);
+  if (variant.client === 'stock' || variant.client === 'lanyard') impls.add(variant.client);
   return [...impls];
 }
 

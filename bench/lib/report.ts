@@ -1,6 +1,7 @@
 /**
  * The table `npm run bench` ends with: one block per figure of issue 10's table, one row per
- * variant, with the median of the runs, their range, and ratios to stock and to raw `ws`.
+ * variant, with the median of the runs, their range, and ratios to stock, to raw `ws` and (when
+ * a raw uWS row was measured) to raw uWS.
  */
 import type { BusyThresholds, RunConditions } from './busy.js';
 import { judgeRun } from './busy.js';
@@ -32,6 +33,8 @@ interface BlockSpec {
   stock?: RowSpec;
   /** The row the "× raw ws" column divides by. */
   ws?: RowSpec;
+  /** The row the "× raw uWS" column divides by. */
+  uws?: RowSpec;
 }
 
 const row = (label: string, ...sources: [ScenarioName, string][]): RowSpec => ({
@@ -41,24 +44,25 @@ const row = (label: string, ...sources: [ScenarioName, string][]): RowSpec => ({
 
 function blocks(config: BenchConfig): BlockSpec[] {
   const n = int.format(config.subscribers);
-  const fanoutRows = (scenario: ScenarioName): RowSpec[] => [
-    row('stock', [scenario, 'stock']),
-    row('lanyard', [scenario, 'lanyard']),
-    row('raw ws', [scenario, 'ws']),
-  ];
   const fanout = (scenario: ScenarioName, what: string): BlockSpec => {
-    const rows = fanoutRows(scenario);
-    // `frozen` runs no raw ws variant (it would repeat the plain one): compare with the plain row's.
-    const ws = scenario === 'frozen' ? row('raw ws', ['fanout', 'ws']) : rows[2];
-    return { figure: `fan-out msgs/s to ${n} subscribers, ${what} ↑`, metric: 'msgsPerSec', format: int.format, rows, stock: rows[0], ws };
+    const stock = row('stock', [scenario, 'stock']);
+    // `frozen` runs no raw variant (it would repeat the plain one): compare with the plain rows.
+    const rawScenario = scenario === 'frozen' ? 'fanout' : scenario;
+    const ws = row('raw ws', [rawScenario, 'ws']);
+    const uws = row('raw uWS', [rawScenario, 'uws']);
+    const rows = [stock, row('lanyard', [scenario, 'lanyard']), row('lanyard on uWS', [scenario, 'lanyard-uws'])];
+    if (scenario !== 'frozen') rows.push(ws, uws);
+    return { figure: `fan-out msgs/s to ${n} subscribers, ${what} ↑`, metric: 'msgsPerSec', format: int.format, rows, stock, ws, uws };
   };
   const pairs = [
     row('stock client → stock server', ['roundtrip', 'stock-stock']),
     row('lanyard client → lanyard server', ['roundtrip', 'lanyard-lanyard']),
     row('stock client → lanyard server', ['roundtrip', 'stock-lanyard']),
     row('lanyard client → stock server', ['roundtrip', 'lanyard-stock']),
+    row('lanyard client → lanyard on uWS', ['roundtrip', 'lanyard-lanyard-uws']),
+    row('stock client → lanyard on uWS', ['roundtrip', 'stock-lanyard-uws']),
   ];
-  const cpu = [row('stock server', ['cpu', 'stock']), row('lanyard server', ['cpu', 'lanyard'])];
+  const cpu = [row('stock server', ['cpu', 'stock']), row('lanyard server', ['cpu', 'lanyard']), row('lanyard on uWS', ['cpu', 'lanyard-uws'])];
   const memory = [
     row('stock, events.on', ['memory', 'stock']),
     row('lanyard, events.on', ['memory', 'lanyard']),
@@ -117,26 +121,34 @@ export function renderTable(
   thresholds: BusyThresholds,
 ): string[] {
   const busyOf = (record: RunRecord): boolean => judgeRun(record.conditions, fastestCalibrationMs, thresholds).busy;
+  const seriesOf = (spec: RowSpec | undefined, metric: string): Series | undefined => spec && series(spec, metric, records, busyOf);
+  const specs = blocks(config);
+  // The "× raw uWS" column only appears when a raw uWS row was measured.
+  const withUws = specs.some((block) => seriesOf(block.uws, block.metric) !== undefined);
   const header = ['figure / variant', 'median', 'range of runs', '× stock (per-run range)', '× raw ws (per-run range)'];
+  if (withUws) header.push('× raw uWS (per-run range)');
   const lines: (string[] | string)[] = [];
-  for (const block of blocks(config)) {
+  for (const block of specs) {
     const rows = block.rows
-      .map((spec) => ({ spec, data: series(spec, block.metric, records, busyOf) }))
+      .map((spec) => ({ spec, data: seriesOf(spec, block.metric) }))
       .filter((entry): entry is { spec: RowSpec; data: Series } => entry.data !== undefined);
     if (rows.length === 0) continue;
-    const stock = block.stock && series(block.stock, block.metric, records, busyOf);
-    const ws = block.ws && series(block.ws, block.metric, records, busyOf);
+    const stock = seriesOf(block.stock, block.metric);
+    const ws = seriesOf(block.ws, block.metric);
+    const uws = seriesOf(block.uws, block.metric);
     lines.push(block.figure);
     for (const { spec, data } of rows) {
       const values = measured(data.values);
       const spread = range(values);
-      lines.push([
+      const cells = [
         `  ${spec.label}`,
         `${block.format(median(values))}${data.busy ? '*' : ''}`,
         spread && values.length > 1 ? `${block.format(spread.min)}–${block.format(spread.max)}` : '—',
         ratioCell(data, stock, spec === block.stock),
         ratioCell(data, ws, spec === block.ws),
-      ]);
+      ];
+      if (withUws) cells.push(ratioCell(data, uws, spec === block.uws));
+      lines.push(cells);
     }
   }
   const cells = lines.filter((line): line is string[] => Array.isArray(line));
