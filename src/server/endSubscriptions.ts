@@ -12,7 +12,8 @@ export interface SubscriptionInfo<TSession extends SessionBase = SessionBase> {
    * The input as the client sent it: after the router's transformer, before the procedure's
    * `.input()` parsers (unvalidated: the client chose it), without the `lastEventId` a client adds
    * when it resumes. The same value on every node, which is what the `{ key, path, input }`
-   * form matches across nodes.
+   * form matches across nodes. Read it, do not change it: a re-authorisation re-runs the
+   * procedure with it.
    */
   readonly input: unknown;
 }
