@@ -22,6 +22,8 @@ export type { MemoryBroker } from './memory.js';
 export * from './redis/index.js';
 export { clusterControlDefaults, createClusterControl } from './control/clusterControl.js';
 export type { ClusterControl, ClusterControlOptions, ClusterResult, ClusterRevokeOptions, SessionKeyTarget } from './control/clusterControl.js';
+export { endSubscriptionsDefaults } from './control/subscriptionTarget.js';
+export type { EndSubscriptionsOptions, SubscriptionTarget } from './control/subscriptionTarget.js';
 export { createMemoryControlBus } from './control/memory.js';
 export type {
   ControlBus,

@@ -3,3 +3,4 @@ export * from './messages.js';
 export { checkClientCall, checkConnectionParams, ProtocolErrorMessage } from './validate.js';
 export type { CheckedCall, CheckedConnectionParams } from './validate.js';
 export { HISTORY_GAP_CODE, HISTORY_GAP_MESSAGE_PREFIX, isHistoryGapError } from './historyGap.js';
+export { isSubscriptionEndedError, SUBSCRIPTION_ENDED_REASON } from './subscriptionEnded.js';

@@ -8,11 +8,11 @@ import type { CoreHandlerOptions } from './options.js';
 
 /**
  * What every adapter's entry point returns: the core's controls (`broadcastReconnectNotification`,
- * `revoke` and `requestReauthentication`, each by filter on this node or by session key on every
- * node), plus `close`.
+ * `revoke`, `requestReauthentication` and `endSubscriptions`, each by filter on this node or by
+ * session key on every node), plus `close`.
  */
 export interface HandlerControls<TSession extends SessionBase = SessionBase>
-  extends Pick<CoreHandler<AnyRouter, unknown, unknown, TSession>, 'broadcastReconnectNotification' | 'revoke' | 'requestReauthentication'> {
+  extends Pick<CoreHandler<AnyRouter, unknown, unknown, TSession>, 'broadcastReconnectNotification' | 'revoke' | 'requestReauthentication' | 'endSubscriptions'> {
   /**
    * Closes every connection with 1001 (going away), leaves the cluster and stops the handler's
    * timers. Sockets that open later are closed at once with 1001 'server shutting down'; stop
@@ -53,6 +53,7 @@ export function handlerControls<TRouter extends AnyRouter, TReq, TRes, TSession 
     broadcastReconnectNotification: core.broadcastReconnectNotification,
     revoke: core.revoke,
     requestReauthentication: core.requestReauthentication,
+    endSubscriptions: core.endSubscriptions,
     close: () => {
       beforeClose();
       sweeper?.stop();

@@ -203,6 +203,15 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     this.subscriptions.suspend();
   }
 
+  /**
+   * Ends the live subscriptions `match` picks (by path and input) with `error` and
+   * `lanyardReason: 'subscription-ended'`, then `stopped`; the socket stays. Returns how many.
+   */
+  endSubscriptions(match: (path: string, input: unknown) => boolean, error: TRPCError): number {
+    if (!this.isOpen || this.subscriptions.size === 0) return 0;
+    return this.subscriptions.endWhere(match, error);
+  }
+
   /** AuthHost: hold every subscription's events until they are re-run. */
   suspendSubscriptions(): void {
     this.subscriptions.suspend();

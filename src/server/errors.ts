@@ -55,6 +55,21 @@ export class ErrorReporter<TRouter extends AnyRouter, TReq> {
     }
   }
 
+  /**
+   * The shape of an error the server sends on purpose (not a failure: `onError` is not told),
+   * with `data.lanyardReason` added after the router's `errorFormatter`, so it is always there,
+   * then transformed.
+   */
+  shapeWithReason(call: CallError, lanyardReason: string): ErrorShape {
+    const shape = withReason(this.shape(call, false), lanyardReason);
+    try {
+      return this.router._def._config.transformer.output.serialize(shape) as ErrorShape;
+    } catch (cause) {
+      logOnErrorFailure(cause);
+      return withReason(fallbackErrorShape, lanyardReason);
+    }
+  }
+
   /** The error shape the client gets (transformed unless told not to); the fallback when `errorFormatter` throws. */
   shape(call: CallError, transform = true): ErrorShape {
     const config = this.router._def._config;
@@ -66,6 +81,12 @@ export class ErrorReporter<TRouter extends AnyRouter, TReq> {
       return fallbackErrorShape;
     }
   }
+}
+
+/** `shape` with `lanyardReason` in its `data` (made an object when the formatter left none). */
+function withReason(shape: ErrorShape, lanyardReason: string): ErrorShape {
+  const data = typeof shape.data === 'object' && shape.data !== null ? shape.data : {};
+  return { ...shape, data: { ...data, lanyardReason } };
 }
 
 function logOnErrorFailure(cause: unknown): void {

@@ -1,6 +1,8 @@
 import type { AnyRouter } from '@trpc/server';
 import { getTRPCErrorFromUnknown } from '@trpc/server';
 import type { ClusterResult, ClusterRevokeOptions, SessionKeyTarget } from '../broker/control/clusterControl.js';
+import type { CheckedSubscriptionTarget, EndSubscriptionsOptions, SubscriptionEnding, SubscriptionTarget } from '../broker/control/subscriptionTarget.js';
+import { checkEnding, checkSubscriptionTarget, subscriptionMatches } from '../broker/control/subscriptionTarget.js';
 import { CloseCode } from '../protocol/closeCodes.js';
 import type { ReconnectNotification } from '../protocol/messages.js';
 import { LANYARD_PROTOCOL_VERSION } from '../protocol/messages.js';
@@ -10,6 +12,8 @@ import type { ClusterSide } from './cluster/setup.js';
 import { setUpCluster } from './cluster/setup.js';
 import type { ConnectionRequest, ConnectionShared } from './connection.js';
 import { Connection } from './connection.js';
+import type { SubscriptionFilter } from './endSubscriptions.js';
+import { endSubscriptionsOn, FilterGuard } from './endSubscriptions.js';
 import { ErrorReporter } from './errors.js';
 import { FrameBuilder } from './frames.js';
 import type { CoreHandlerOptions } from './options.js';
@@ -55,6 +59,23 @@ export interface CoreHandler<TRouter extends AnyRouter, TReq, TRes, TSession ext
   requestReauthentication(filter: (session: TSession) => boolean): number;
   /** The same for every session with `key` among its `sessionKeys`, on every node; resolves with the count. */
   requestReauthentication(target: SessionKeyTarget): Promise<ClusterResult>;
+  /**
+   * Ends every live subscription on this node for which `filter` is true: the client gets an
+   * error on the subscription's id (`options.code`, default `FORBIDDEN`; message `options.reason`;
+   * `data.lanyardReason: 'subscription-ended'`), then `stopped`; the procedure's signal is aborted
+   * and nothing more is sent for it. The socket and its other subscriptions go on. Not a ban: a
+   * subscription started afterwards runs unless the app's middleware refuses it (for a ban, see
+   * `revoke`). A filter that throws for a subscription leaves that one running (the others are
+   * still looked at) and is reported to `onError` once per call. Returns how many ended.
+   */
+  endSubscriptions(filter: SubscriptionFilter<TSession>, options?: EndSubscriptionsOptions): number;
+  /**
+   * The same on every node, for the subscriptions `target` names: of the sessions with `key`
+   * among their `sessionKeys`, at `path`, whose input contains the JSON pattern `input` (each
+   * optional; `key` or `path` required). `key` needs `sessionKeys` (a TypeError otherwise);
+   * without a broker it acts on this node. Resolves with the count across the nodes that answered.
+   */
+  endSubscriptions(target: SubscriptionTarget, options?: EndSubscriptionsOptions): Promise<ClusterResult>;
   /** Closes every connection with `code` (default 1001, going away), leaves the cluster and stops the handler's timers. */
   closeAll(code?: number, reason?: string): void;
 }
@@ -132,6 +153,12 @@ export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSessio
     for (const connection of asked) connection.auth.requestReauthentication();
     return asked.length;
   };
+  const endWhere = (sessionMatches: (session: TSession | null) => boolean, target: CheckedSubscriptionTarget, ending: SubscriptionEnding): number =>
+    endSubscriptionsOn(
+      connections,
+      (session) => (sessionMatches(session) ? (path: string, input: unknown) => subscriptionMatches(target, path, input) : null),
+      ending,
+    );
   const broadcastReconnect = (): number => {
     const notification: ReconnectNotification = { id: null, method: 'reconnect' };
     const frame = frames.message(notification);
@@ -150,6 +177,7 @@ export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSessio
       revoke: revokeWhere,
       requestReauthentication: reauthenticateWhere,
       broadcastReconnect,
+      endSubscriptions: endWhere,
       *sessions() {
         for (const connection of connections) if (connection.auth.session !== null) yield connection.auth.session;
       },
@@ -179,6 +207,28 @@ export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSessio
     return needCluster('requestReauthentication').control.requestReauthentication(target);
   }
 
+  function endSubscriptions(filter: SubscriptionFilter<TSession>, options?: EndSubscriptionsOptions): number;
+  function endSubscriptions(target: SubscriptionTarget, options?: EndSubscriptionsOptions): Promise<ClusterResult>;
+  function endSubscriptions(target: SubscriptionFilter<TSession> | SubscriptionTarget, endOptions?: EndSubscriptionsOptions): number | Promise<ClusterResult> {
+    if (typeof target === 'function') {
+      const ending = checkEnding(endOptions);
+      const guard = new FilterGuard(target);
+      const ended = endSubscriptionsOn(connections, (session) => guard.forSession(session), ending);
+      const failure = guard.failure();
+      if (failure !== null) reportHandlerError(options, failure);
+      return ended;
+    }
+    if (target?.key !== undefined) return needCluster('endSubscriptions').control.endSubscriptions(target, endOptions);
+    if (cluster !== null) return cluster.control.endSubscriptions(target, endOptions);
+    // No broker and no sessionKeys: this node is the whole cluster.
+    try {
+      const affected = endWhere(() => true, checkSubscriptionTarget(target), checkEnding(endOptions));
+      return Promise.resolve({ affected, waitedFor: [localNode], answered: [localNode] });
+    } catch (cause) {
+      return Promise.reject(cause as Error);
+    }
+  }
+
   return {
     connections,
     connect(socket, request) {
@@ -198,6 +248,7 @@ export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSessio
     },
     revoke,
     requestReauthentication,
+    endSubscriptions,
     closeAll(code = CloseCode.GoingAway, reason = 'server shutting down') {
       clearInterval(revalidation);
       cluster?.member.leave();

@@ -3,6 +3,7 @@ import { isTrackedEnvelope, TRPCError } from '@trpc/server';
 import type { Observable, Unsubscribable } from '@trpc/server/observable';
 import { isObservable } from '@trpc/server/observable';
 import type { RequestId, RequestMessage } from '../protocol/messages.js';
+import { SUBSCRIPTION_ENDED_REASON } from '../protocol/subscriptionEnded.js';
 import { deserializeInput, isStream, withLastEventId } from './calls.js';
 import { isAbortError } from './errors.js';
 import type { FrameHead } from './frames.js';
@@ -103,6 +104,33 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
     if (!sub) return;
     this.halt(sub);
     this.scope.send(this.scope.frames.stopped(sub.head));
+  }
+
+  /**
+   * The server ends subscriptions on purpose (`endSubscriptions`): each live one `match` picks,
+   * given its path and its input as the client sent it (before the procedure's parsers, without
+   * `lastEventId`), is halted (its signal aborted, its source released, nothing more sent for it)
+   * and answered with `error` (`lanyardReason: 'subscription-ended'`) then `stopped`. One still
+   * being set up or re-authorised ends too, and never says `started`. Returns how many; one pass
+   * over the live subscriptions. `match` must not throw.
+   */
+  endWhere(match: (path: string, input: unknown) => boolean, error: TRPCError): number {
+    let ended = 0;
+    for (const sub of this.active.values()) {
+      if (sub.stopped || !match(sub.path, sub.baseInput)) continue;
+      ended++;
+      try {
+        this.halt(sub);
+      } catch (cause) {
+        // A source's teardown threw: the subscription is stopped all the same.
+        this.scope.errors.report(cause, 'subscription', sub.path, sub.input);
+      }
+      const { scope } = this;
+      const shape = scope.errors.shapeWithReason({ error, type: 'subscription', path: sub.path, input: sub.input }, SUBSCRIPTION_ENDED_REASON);
+      scope.send(scope.frames.error(sub.head, shape));
+      scope.send(scope.frames.stopped(sub.head));
+    }
+    return ended;
   }
 
   /** The connection closed: ends every subscription without a word to the client. */

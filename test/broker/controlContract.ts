@@ -278,6 +278,44 @@ export function describeControlContract(name: string, makeCluster: MakeControlCl
         expect(tookMs).toBeLessThan(2_000);
       });
 
+      it('endSubscriptions carries the target (input as plain JSON) and the error to every node, and counts what they ended', async () => {
+        const [b0, b1] = (await open(2)) as [ControlBus, ControlBus];
+        const node = new RecordingNode('a', 3);
+        b1.join(node);
+        await listed(b0, [node]);
+        const control = createClusterControl(b0, { timeoutMs: 5_000 });
+        const k = key();
+        const input = { docId: 'd1', tags: ['x', null, 2.5], nested: { flag: true, dropped: undefined } };
+        const result = await control.endSubscriptions({ key: k, path: 'doc.watch', input }, { code: 'NOT_FOUND', reason: 'document deleted' });
+        expect(result.affected).toBe(3);
+        expect(result.answered).toContain(node.id);
+        const byPath = await control.endSubscriptions({ path: 'doc.watch' });
+        expect(byPath.affected).toBe(3);
+        expect(node.applied.map((e) => e.command)).toEqual([
+          { kind: 'end-subscriptions', key: k, path: 'doc.watch', input: { docId: 'd1', tags: ['x', null, 2.5], nested: { flag: true } }, code: 'NOT_FOUND', reason: 'document deleted' },
+          { kind: 'end-subscriptions', path: 'doc.watch', code: 'FORBIDDEN', reason: 'subscription ended by the server' },
+        ]);
+      });
+
+      it('endSubscriptions refuses, before posting anything, a target without key and path, an input that is not JSON, a code tRPC does not know', async () => {
+        const [b0, b1] = (await open(2)) as [ControlBus, ControlBus];
+        const node = new RecordingNode('a');
+        b1.join(node);
+        await listed(b0, [node]);
+        const control = createClusterControl(b0, { timeoutMs: 5_000 });
+        await expect(control.endSubscriptions({ input: { docId: 'd1' } })).rejects.toThrow(/needs a key or a path/);
+        await expect(control.endSubscriptions({ key: '' })).rejects.toBeInstanceOf(TypeError);
+        await expect(control.endSubscriptions({ path: 'doc', input: { at: new Date(0) } })).rejects.toThrow(/input\.at/);
+        await expect(control.endSubscriptions({ path: 'doc', input: [1n] })).rejects.toThrow(/input\[0\]/);
+        await expect(control.endSubscriptions({ path: 'doc', input: { n: Number.NaN } })).rejects.toBeInstanceOf(TypeError);
+        const cyclic: Record<string, unknown> = {};
+        cyclic['self'] = cyclic;
+        await expect(control.endSubscriptions({ path: 'doc', input: cyclic })).rejects.toThrow(/nests deeper/);
+        await expect(control.endSubscriptions({ path: 'doc' }, { code: 'TEAPOT' as never })).rejects.toBeInstanceOf(TypeError);
+        await sleep(settleMs);
+        expect(node.applied).toEqual([]);
+      });
+
       it('refuses a target that is not { key: non-empty string } with a TypeError', async () => {
         const [bus] = (await open(1)) as [ControlBus];
         const control = createClusterControl(bus);

@@ -176,6 +176,11 @@ for (const driver of drivers) {
         await raw.command(['XADD', keys.log, '*', 'e', 'not json']);
         await raw.command(['XADD', keys.log, '*', 'x', '{}']);
         await raw.command(['XADD', keys.log, '*', 'e', JSON.stringify({ id: 'x', from: 'y', appliedBy: null, sentAt: 1, command: { kind: 'nope' } })]);
+        const badEnd = (command: Record<string, unknown>) => JSON.stringify({ id: 'x', from: 'y', appliedBy: null, sentAt: Date.now(), command: { kind: 'end-subscriptions', ...command } });
+        await raw.command(['XADD', keys.log, '*', 'e', badEnd({ code: 'FORBIDDEN', reason: 'neither key nor path' })]);
+        await raw.command(['XADD', keys.log, '*', 'e', badEnd({ path: 'doc', code: 'TEAPOT', reason: 'unknown code' })]);
+        await raw.command(['XADD', keys.log, '*', 'e', badEnd({ key: '', code: 'FORBIDDEN', reason: 'empty key' })]);
+        await raw.command(['XADD', keys.log, '*', 'e', badEnd({ path: 'doc', code: 'FORBIDDEN' })]);
         await raw.command(['PUBLISH', keys.replies(A.control.id), 'garbage']);
         await raw.command(['PUBLISH', keys.wake, 'garbage']);
         const envelope = envelopeFrom(A.control, reconnect);

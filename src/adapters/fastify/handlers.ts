@@ -19,7 +19,7 @@ export interface FastifyLanyardHandlers {
    * (or `'/'`) for a registration without one. Trailing slashes are ignored.
    *
    * @typeParam TSession - the handler's session type (what its `authenticate` returns), for
-   * typed `revoke` / `requestReauthentication` filters; not checked at run time.
+   * typed `revoke` / `requestReauthentication` / `endSubscriptions` filters; not checked at run time.
    */
   get<TSession extends SessionBase = SessionBase>(prefix: string): HandlerControls<TSession> | undefined;
   /** The prefixes with a handler, in registration order. */
@@ -30,7 +30,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     /**
      * trpc-lanyard's WebSocket handlers, by prefix (`revoke`, `requestReauthentication`,
-     * `broadcastReconnectNotification`, `close`). Set by `trpc-lanyard/fastify`'s plugin with
+     * `endSubscriptions`, `broadcastReconnectNotification`, `close`). Set by `trpc-lanyard/fastify`'s plugin with
      * `useWSS`.
      */
     trpcLanyard: FastifyLanyardHandlers;

@@ -84,6 +84,7 @@ export function applyWSSHandler<TRouter extends AnyRouter, TSession extends Sess
     broadcastReconnectNotification: onConnection.broadcastReconnectNotification,
     revoke: onConnection.revoke,
     requestReauthentication: onConnection.requestReauthentication,
+    endSubscriptions: onConnection.endSubscriptions,
     // The listener and the Origin check stay: a closed handler keeps refusing new sockets
     // (1001) instead of leaving `ws` to accept sockets nobody serves.
     close: () => onConnection.close(),

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { EndSubscriptionsOptions, SubscriptionTarget } from './subscriptionTarget.js';
+import { checkEnding, checkSubscriptionTarget } from './subscriptionTarget.js';
 import type { ControlBus, ControlCommand, ControlReply } from './types.js';
 
 /** Addresses every session that has `key` among its session keys (`sessionKeys(session)`), on every node. */
@@ -8,7 +10,7 @@ export interface SessionKeyTarget {
 
 /** What a cluster-wide call resolves with. */
 export interface ClusterResult {
-  /** Connections affected, summed over the nodes that answered. */
+  /** Connections affected (subscriptions ended, for `endSubscriptions`), summed over the nodes that answered. */
   readonly affected: number;
   /** The nodes the call waited for: those joined when it was made (on Redis: alive in the last `nodeTtlMs`). */
   readonly waitedFor: readonly string[];
@@ -52,7 +54,7 @@ export const clusterControlDefaults = {
 } as const;
 
 /**
- * Revoke, ask for re-authentication and broadcast `reconnect` across every node of a cluster,
+ * Revoke, ask for re-authentication, end subscriptions and broadcast `reconnect` across every node of a cluster,
  * from any process with the broker: a node, an admin API, a job, an identity provider's webhook.
  */
 export interface ClusterControl {
@@ -66,6 +68,15 @@ export interface ClusterControl {
   requestReauthentication(target: SessionKeyTarget): Promise<ClusterResult>;
   /** Sends tRPC's `reconnect` notification to every connection of every node. */
   broadcastReconnectNotification(): Promise<ClusterResult>;
+  /**
+   * Ends, on every node, the live subscriptions `target` names (by session key, path and input
+   * pattern): each gets an error frame (`code`, `reason`, `lanyardReason: 'subscription-ended'`)
+   * and `stopped`; the sockets and their other subscriptions go on. Not a ban: a subscription
+   * started after a node applied it runs. Resolves with the subscriptions ended; rejects with a
+   * TypeError for a target without `key` and `path`, an `input` that is not JSON, or a `code`
+   * tRPC does not know.
+   */
+  endSubscriptions(target: SubscriptionTarget, options?: EndSubscriptionsOptions): Promise<ClusterResult>;
   /** Deletes `key`'s revocation record before it expires; resolves true when there was one. */
   liftRevocation(target: SessionKeyTarget): Promise<boolean>;
 }
@@ -145,6 +156,7 @@ export function createClusterControl(bus: ControlBus | { readonly control: Contr
     },
     requestReauthentication: async (target) => send({ kind: 'reauthenticate', key: checkTarget(target) }),
     broadcastReconnectNotification: () => send({ kind: 'reconnect' }),
+    endSubscriptions: async (target, options) => send({ kind: 'end-subscriptions', ...checkSubscriptionTarget(target), ...checkEnding(options) }),
     liftRevocation: async (target) => control.liftRevocation(checkTarget(target)),
   };
 }

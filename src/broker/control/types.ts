@@ -4,6 +4,8 @@
  * One interface, implemented by each backend (memory: one process; Redis: every node on it).
  */
 
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
+
 /** A command for every node of a cluster, addressed by a session key (see `sessionKeys`). */
 export type ControlCommand =
   /** Close (4410, `reason`) every session with `key` issued before `revokedAt`. */
@@ -11,7 +13,20 @@ export type ControlCommand =
   /** Ask every session with `key` for fresh credentials (`requestReauthentication`). */
   | { readonly kind: 'reauthenticate'; readonly key: string }
   /** Send tRPC's `reconnect` notification to every connection. */
-  | { readonly kind: 'reconnect' };
+  | { readonly kind: 'reconnect' }
+  /**
+   * End (error `code` with `reason`, `lanyardReason: 'subscription-ended'`) the live subscriptions
+   * of the sessions with `key` (any session without it) at `path` (any without it) whose input
+   * contains the JSON pattern `input` (any input without it); the sockets stay open.
+   */
+  | {
+      readonly kind: 'end-subscriptions';
+      readonly key?: string;
+      readonly path?: string;
+      readonly input?: unknown;
+      readonly code: TRPC_ERROR_CODE_KEY;
+      readonly reason: string;
+    };
 
 /** A posted command with what every node needs to answer it. */
 export interface ControlEnvelope {

@@ -1,3 +1,4 @@
+import { isErrorCode } from '../control/subscriptionTarget.js';
 import type { ControlCommand, ControlEnvelope, ControlReply, RevocationRecord } from '../control/types.js';
 
 /**
@@ -31,9 +32,28 @@ function toCommand(value: unknown): ControlCommand | null {
       return isString(c.key) ? { kind: 'reauthenticate', key: c.key } : null;
     case 'reconnect':
       return { kind: 'reconnect' };
+    case 'end-subscriptions':
+      return toEndSubscriptions(c);
     default:
       return null;
   }
+}
+
+const isOptionalName = (value: unknown): value is string | undefined => value === undefined || (isString(value) && value.length > 0);
+
+/** An `end-subscriptions` command: `key` or `path` (non-empty strings), an optional JSON `input` pattern, a tRPC `code`, a `reason`. */
+function toEndSubscriptions(c: Fields): ControlCommand | null {
+  const { key, path, input, code, reason } = c;
+  if (!isOptionalName(key) || !isOptionalName(path) || (key === undefined && path === undefined)) return null;
+  if (!isErrorCode(code) || !isString(reason)) return null;
+  return {
+    kind: 'end-subscriptions',
+    ...(key === undefined ? {} : { key }),
+    ...(path === undefined ? {} : { path }),
+    ...(input === undefined ? {} : { input }),
+    code,
+    reason,
+  };
 }
 
 export function encodeEnvelope(envelope: ControlEnvelope): string {

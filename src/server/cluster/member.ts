@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { CheckedSubscriptionTarget, SubscriptionEnding } from '../../broker/control/subscriptionTarget.js';
 import type { ControlBus, ControlCommand, ControlMembership, RevocationRecord } from '../../broker/control/types.js';
 import type { SessionBase } from '../auth/types.js';
 import type { RevocationGate } from './revocationGate.js';
@@ -12,6 +13,11 @@ export interface ClusterHost<TSession> {
   revoke(filter: (session: TSession) => boolean, reason: string): number;
   requestReauthentication(filter: (session: TSession) => boolean): number;
   broadcastReconnect(): number;
+  /**
+   * Ends the live subscriptions `target` names (its `path` and `input` pattern) on the connections
+   * whose session `sessionMatches`; returns how many.
+   */
+  endSubscriptions(sessionMatches: (session: TSession | null) => boolean, target: CheckedSubscriptionTarget, ending: SubscriptionEnding): number;
   /** The sessions of the open connections now. */
   sessions(): Iterable<TSession>;
   /** An unexpected failure (the store unreachable during a re-check): to `onError`. */
@@ -57,6 +63,13 @@ export class ClusterMember<TSession extends SessionBase> {
         case 'reconnect':
           if (Date.now() - sentAt > STALE_COMMAND_MS) return 0;
           return this.host.broadcastReconnect();
+        case 'end-subscriptions': {
+          // It ends what runs when it is applied; late, it would end subscriptions started after it.
+          if (Date.now() - sentAt > STALE_COMMAND_MS) return 0;
+          const { key } = command;
+          const sessionMatches = (session: TSession | null) => key === undefined || (session !== null && this.gate.hasKey(session, key));
+          return this.host.endSubscriptions(sessionMatches, command, command);
+        }
         default:
           return 0; // a command of a newer version: not ours to apply
       }
