@@ -29,9 +29,17 @@ it('keeps a stock client subscribed across several expiries, with no lost and no
     expiryGraceMs: 200,
   });
   const closeCodes: number[] = [];
-  let sockets = 0;
+  /** Per server-side socket, the tokens of the `connectionParams` frames it read. */
+  const tokensBySocket: string[][] = [];
   server.sockets.onOpen((socket) => {
-    sockets++;
+    const tokens: string[] = [];
+    tokensBySocket.push(tokens);
+    socket.onMessage((data) => {
+      const text = String(data);
+      if (!text.startsWith('{')) return; // PONG, or a batch of calls
+      const frame = JSON.parse(text) as { method?: string; data?: { token?: string } };
+      if (frame.method === 'connectionParams') tokens.push(frame.data?.token ?? '');
+    });
     socket.onClose((code) => closeCodes.push(code));
   });
   let tokensIssued = 0;
@@ -56,8 +64,13 @@ it('keeps a stock client subscribed across several expiries, with no lost and no
   await expect.poll(() => seen.length, { timeout: 3000 }).toBe(published.length);
   expect(seen).toEqual(published);
   expect(errors).toEqual([]);
-  expect(sockets).toBeGreaterThanOrEqual(3);
-  expect(tokensIssued).toBe(sockets);
+  expect(tokensBySocket.length).toBeGreaterThanOrEqual(3);
+  // Every socket was given a token of its own, fetched for it: the client evaluated
+  // connectionParams afresh for each socket. (The newest socket may not have sent its frame yet.)
+  await expect.poll(() => tokensBySocket.every((tokens) => tokens.length === 1), { timeout: 2000 }).toBe(true);
+  const presented = tokensBySocket.flat();
+  expect(new Set(presented).size).toBe(presented.length);
+  expect(presented.length).toBeLessThanOrEqual(tokensIssued);
   // The client left each old socket itself, before the server had to close it as expired.
   expect(closeCodes.filter((code) => code === CloseCode.SessionExpired)).toEqual([]);
   sub.unsubscribe();
