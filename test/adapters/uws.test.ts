@@ -1,11 +1,16 @@
 /** The uWebSockets.js adapter on a real uWS App: stock and our clients, the upgrade checks, limits and abuse. */
+import { execFileSync } from 'node:child_process';
 import { EventEmitter, on } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Socket } from 'node:net';
-import { createTRPCClient } from '@trpc/client';
+import { createTRPCClient, createWSClient as stockCreateWSClient, wsLink as stockWsLink } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
 import { initTRPC } from '@trpc/server';
 import uWS from '@trufflesuite/uws-js-unofficial';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { applyUWSHandler } from '../../src/adapters/uws/index.js';
 import type { UWSHandlerControls, UWSHandlerOptions, UWSUpgradeRequest } from '../../src/adapters/uws/index.js';
 import { createWSClient, wsLink } from '../../src/client/index.js';
@@ -161,6 +166,47 @@ describe('clients on a uWS app', () => {
     const published = Array.from({ length: 200 }, (_, i) => fixture.publish(`e${i}`).seq);
     await expect.poll(() => client.received.length).toBe(200);
     expect(client.received.map((f) => Number((f as { result: { id: string } }).result.id))).toEqual(published);
+  });
+});
+
+describe('a uWS SSLApp', () => {
+  it('serves wss:// as an App serves ws://: a stock client and ours, each with its own TLS socket', async () => {
+    // A throwaway self-signed certificate for 127.0.0.1, made by the machine's openssl.
+    const dir = await mkdtemp(join(tmpdir(), 'lanyard-uws-tls-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    const app = uWS.SSLApp({ key_file_name: key, cert_file_name: cert });
+    const fixture = createAuthFixture();
+    const handler = applyUWSHandler<AuthRouter, TestSession>(app, '/*', {
+      router: fixture.router,
+      authenticate: fixture.authenticate,
+      createContext: fixture.createContext,
+    });
+    const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) =>
+      app.listen('127.0.0.1', 0, (socket) => (socket ? resolve(socket) : reject(new Error('uWS could not listen')))),
+    );
+    cleanups.push(() => {
+      handler.close();
+      uWS.us_listen_socket_close(listenSocket);
+    });
+    const url = `wss://127.0.0.1:${uWS.us_socket_local_port(listenSocket)}`;
+    /** `ws` trusting the throwaway certificate. */
+    class TrustingWebSocket extends WebSocket {
+      constructor(address: string | URL, protocols?: string | string[]) {
+        super(address, protocols, { rejectUnauthorized: false });
+      }
+    }
+    const TLSWebSocket = TrustingWebSocket as unknown as typeof globalThis.WebSocket;
+    const stockClient = stockCreateWSClient({ url, WebSocket: TLSWebSocket, connectionParams: { token: 'alice:member#stock' } });
+    const ourClient = createWSClient({ url, WebSocket: TLSWebSocket, connectionParams: { token: 'bob:member#ours' } });
+    cleanups.push(() => stockClient.close(), () => ourClient.close());
+    const viaStock = createTRPCClient<AuthRouter>({ links: [stockWsLink<AuthRouter>({ client: stockClient })] });
+    const viaOurs = createTRPCClient<AuthRouter>({ links: [wsLink<AuthRouter>({ client: ourClient })] });
+    expect(await viaStock.me.query()).toMatchObject({ user: 'alice', token: 'alice:member#stock' });
+    expect(await viaOurs.me.query()).toMatchObject({ user: 'bob', token: 'bob:member#ours' });
+    expect(ourClient.session).not.toBeNull(); // the extension was negotiated over TLS too
   });
 });
 
