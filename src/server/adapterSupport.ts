@@ -3,7 +3,9 @@ import { TRPCError } from '@trpc/server';
 import type { CredentialCarriers, SessionBase } from './auth/types.js';
 import { ErrorReporter } from './errors.js';
 import type { CoreHandler } from './handler.js';
-import type { KeepAliveSweeper } from './keepAlive.js';
+import { createCoreHandler } from './handler.js';
+import type { KeepAliveOptions } from './keepAlive.js';
+import { keepAliveDefaults, KeepAliveSweeper } from './keepAlive.js';
 import type { CoreHandlerOptions } from './options.js';
 
 /**
@@ -22,7 +24,7 @@ export interface HandlerControls<TSession extends SessionBase = SessionBase>
 }
 
 /** Once per handler, at start-up: the configurations that invite an attack. */
-export function warnOnRiskyOptions(credentials: CredentialCarriers | undefined, allowedOrigins: unknown): void {
+function warnOnRiskyOptions(credentials: CredentialCarriers | undefined, allowedOrigins: unknown): void {
   if (credentials?.cookies && !allowedOrigins) {
     console.warn(
       '[trpc-lanyard] credentials.cookies is on but allowedOrigins is not set: any web page can open an authenticated socket with your users\' cookies (cross-site WebSocket hijacking). Set allowedOrigins.',
@@ -40,24 +42,47 @@ export function reportOriginPredicateError<TRouter extends AnyRouter, TReq, TRes
   new ErrorReporter(opts.router, req, opts.onError as never).notify({ error, type: 'unknown', path: undefined, input: undefined });
 }
 
+/** What every adapter sets up once per handler (see {@link createAdapterCore}). */
+export interface AdapterCore<TRouter extends AnyRouter, TReq, TRes, TSession extends SessionBase> {
+  readonly core: CoreHandler<TRouter, TReq, TRes, TSession>;
+  /** The one keep-alive timer of the handler; null with `keepAlive` off. */
+  readonly sweeper: KeepAliveSweeper | null;
+  /** What the adapter's entry point returns. */
+  readonly controls: HandlerControls<TSession>;
+  /** Whether `controls.close()` ran: sockets that open from then on are closed with 1001. */
+  readonly closed: boolean;
+}
+
 /**
- * An adapter's {@link HandlerControls} over its core: `close` runs `beforeClose` (the adapter
- * starts refusing new sockets), stops the keep-alive sweeper, then closes every connection.
+ * The set-up every adapter shares: the start-up warning, the core, the keep-alive sweeper and
+ * the controls, whose `close` marks the handler closed, stops the sweeper and closes every
+ * connection.
  */
-export function handlerControls<TRouter extends AnyRouter, TReq, TRes, TSession extends SessionBase>(
-  core: CoreHandler<TRouter, TReq, TRes, TSession>,
-  sweeper: KeepAliveSweeper | null,
-  beforeClose: () => void,
-): HandlerControls<TSession> {
-  return {
+export function createAdapterCore<TRouter extends AnyRouter, TReq, TRes, TSession extends SessionBase>(
+  opts: CoreHandlerOptions<TRouter, TReq, TRes, TSession> & { keepAlive?: KeepAliveOptions },
+): AdapterCore<TRouter, TReq, TRes, TSession> {
+  warnOnRiskyOptions(opts.credentials, opts.allowedOrigins);
+  const core = createCoreHandler<TRouter, TReq, TRes, TSession>(opts);
+  const keepAlive = { ...keepAliveDefaults, ...opts.keepAlive };
+  const sweeper = keepAlive.enabled ? new KeepAliveSweeper(keepAlive.pingMs, keepAlive.pongWaitMs) : null;
+  let closed = false;
+  const controls: HandlerControls<TSession> = {
     broadcastReconnectNotification: core.broadcastReconnectNotification,
     revoke: core.revoke,
     requestReauthentication: core.requestReauthentication,
     endSubscriptions: core.endSubscriptions,
     close: () => {
-      beforeClose();
+      closed = true;
       sweeper?.stop();
       core.closeAll();
+    },
+  };
+  return {
+    core,
+    sweeper,
+    controls,
+    get closed() {
+      return closed;
     },
   };
 }

@@ -2,12 +2,10 @@ import type { AnyRouter } from '@trpc/server';
 import { CloseCode } from '../../protocol/closeCodes.js';
 import { PING } from '../../protocol/messages.js';
 import type { HandlerControls } from '../../server/adapterSupport.js';
-import { handlerControls, reportOriginPredicateError, warnOnRiskyOptions } from '../../server/adapterSupport.js';
+import { createAdapterCore, reportOriginPredicateError } from '../../server/adapterSupport.js';
 import { isOriginAllowed } from '../../server/auth/origin.js';
 import type { RouterSession, SessionBase } from '../../server/auth/types.js';
-import { createCoreHandler } from '../../server/handler.js';
 import type { KeepAliveOptions } from '../../server/keepAlive.js';
-import { keepAliveDefaults, KeepAliveSweeper } from '../../server/keepAlive.js';
 import type { CoreHandlerOptions, CreateContextOptions } from '../../server/options.js';
 import { originOf, UpgradeRequest } from '../../server/upgradeRequest.js';
 import type { UWSSettings } from './settings.js';
@@ -78,13 +76,10 @@ export function applyUWSHandler<TRouter extends AnyRouter, TSession extends Sess
   opts: UWSHandlerOptions<TRouter, TSession>,
 ): UWSHandlerControls<TSession> {
   const settings = routeSettings(opts.maxPayloadBytes, opts.uws);
-  warnOnRiskyOptions(opts.credentials, opts.allowedOrigins);
-  const core = createCoreHandler<TRouter, UWSUpgradeRequest, UWSSocket, TSession>(opts);
-  const keepAlive = { ...keepAliveDefaults, ...opts.keepAlive };
-  const sweeper = keepAlive.enabled ? new KeepAliveSweeper(keepAlive.pingMs, keepAlive.pongWaitMs) : null;
+  const adapter = createAdapterCore<TRouter, UWSUpgradeRequest, UWSSocket, TSession>(opts);
+  const { core, sweeper } = adapter;
   const compress = (settings.compression ?? 0) !== 0;
   const readsCookies = Boolean(opts.credentials?.cookies);
-  let closed = false;
 
   app.ws<UserData>(pattern, {
     ...settings,
@@ -100,7 +95,7 @@ export function applyUWSHandler<TRouter extends AnyRouter, TSession extends Sess
       res.upgrade(userData, upgrade.secWebSocketKey, upgrade.secWebSocketProtocol, upgrade.secWebSocketExtensions, context);
     },
     open: (ws) => {
-      if (closed) {
+      if (adapter.closed) {
         ws.end(CloseCode.GoingAway, 'server shutting down');
         return;
       }
@@ -138,7 +133,5 @@ export function applyUWSHandler<TRouter extends AnyRouter, TSession extends Sess
     },
   });
 
-  return handlerControls(core, sweeper, () => {
-    closed = true;
-  });
+  return adapter.controls;
 }

@@ -4,12 +4,10 @@ import type { WebSocket } from 'ws';
 import { CloseCode } from '../../protocol/closeCodes.js';
 import { PING } from '../../protocol/messages.js';
 import type { HandlerControls } from '../../server/adapterSupport.js';
-import { handlerControls, reportOriginPredicateError, warnOnRiskyOptions } from '../../server/adapterSupport.js';
+import { createAdapterCore, reportOriginPredicateError } from '../../server/adapterSupport.js';
 import type { SessionBase } from '../../server/auth/types.js';
 import type { CoreHandler } from '../../server/handler.js';
-import { createCoreHandler } from '../../server/handler.js';
-import type { KeepAliveOptions } from '../../server/keepAlive.js';
-import { keepAliveDefaults, KeepAliveSweeper } from '../../server/keepAlive.js';
+import type { KeepAliveOptions, KeepAliveSweeper } from '../../server/keepAlive.js';
 import type { CoreHandlerOptions } from '../../server/options.js';
 import { MESSAGE_TOO_BIG } from './payloadLimit.js';
 import { toBuffer, WsServerSocket } from './socket.js';
@@ -78,20 +76,13 @@ export function createSocketHandler<TRouter extends AnyRouter, TReq, TSession ex
   opts: WsServingOptions<TRouter, TReq, TSession>,
   rawRequest: (req: TReq) => IncomingMessage,
 ): ((ws: WebSocket, req: TReq) => void) & HandlerControls<TSession> {
-  warnOnRiskyOptions(opts.credentials, opts.allowedOrigins);
-  const core = createCoreHandler<TRouter, TReq, WebSocket, TSession>(opts);
-  const keepAlive = { ...keepAliveDefaults, ...opts.keepAlive };
-  const sweeper = keepAlive.enabled ? new KeepAliveSweeper(keepAlive.pingMs, keepAlive.pongWaitMs) : null;
-  let closed = false;
+  const adapter = createAdapterCore<TRouter, TReq, WebSocket, TSession>(opts);
   const onConnection = (ws: WebSocket, req: TReq) => {
-    if (closed) {
+    if (adapter.closed) {
       ws.close(CloseCode.GoingAway, 'server shutting down');
       return;
     }
-    serve(core, opts, sweeper, ws, req, rawRequest(req));
+    serve(adapter.core, opts, adapter.sweeper, ws, req, rawRequest(req));
   };
-  const controls = handlerControls(core, sweeper, () => {
-    closed = true;
-  });
-  return Object.assign(onConnection, controls);
+  return Object.assign(onConnection, adapter.controls);
 }
