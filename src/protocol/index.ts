@@ -4,3 +4,5 @@ export { checkClientCall, checkConnectionParams, ProtocolErrorMessage } from './
 export type { CheckedCall, CheckedConnectionParams } from './validate.js';
 export { HISTORY_GAP_CODE, HISTORY_GAP_MESSAGE_PREFIX, isHistoryGapError } from './historyGap.js';
 export { isSubscriptionEndedError, SUBSCRIPTION_ENDED_REASON } from './subscriptionEnded.js';
+export { GRANT_INPUT_KEY, grantErrorReason, GrantReason } from './grants.js';
+export type { GrantedResult, GrantMessage, GrantRefreshRequest } from './grants.js';

@@ -1,11 +1,13 @@
 /**
  * The messages of the tRPC v11 WebSocket protocol as trpc-lanyard speaks it, plus our
  * negotiated extension frames. `PROTOCOL.md` documents each one's direction and sequence.
- * This module imports nothing: it is shared by the server, the client and the adapters.
+ * It imports nothing outside `src/protocol`: it is shared by the server, the client and the adapters.
  */
 
 /** A request id: the client picks it, the server echoes it. `null` only on connection-level frames. */
 export type RequestId = number | string;
+
+import type { GrantMessage, GrantRefreshRequest } from './grants.js';
 
 /** The three procedure types a request may name. */
 export type ProcedureType = 'query' | 'mutation' | 'subscription';
@@ -32,6 +34,11 @@ export interface RequestMessage {
     readonly input?: unknown;
     /** The id of the last tracked event the client saw; only on `subscription`. */
     readonly lastEventId?: string;
+    /**
+     * Extension (only after `lanyard.hello`), `subscription` only: the subscription's grant token,
+     * beside the input rather than in it (PROTOCOL.md § 5.2).
+     */
+    readonly grant?: string;
   };
 }
 
@@ -49,7 +56,7 @@ export interface ConnectionParamsMessage {
 }
 
 /** Any call a client may put in a frame (alone or in a batch array). */
-export type ClientCallMessage = RequestMessage | SubscriptionStopMessage | AuthenticateMessage;
+export type ClientCallMessage = RequestMessage | SubscriptionStopMessage | AuthenticateMessage | GrantMessage;
 
 /** The shape of a tRPC error on the wire, after `errorFormatter`. */
 export interface ErrorShape {
@@ -189,4 +196,5 @@ export type ServerMessage =
   | ReconnectNotification
   | HelloNotification
   | RefreshRequest
-  | SessionNotification;
+  | SessionNotification
+  | GrantRefreshRequest;

@@ -83,6 +83,7 @@ export function checkClientCall(raw: unknown): CheckedCall {
     }
     return { ok: true, message: { id, method, params: { connectionParams: checked, answers } } };
   }
+  if (method === 'lanyard.grant') return checkGrant(id, params, fail);
   if (method !== 'query' && method !== 'mutation' && method !== 'subscription') {
     return fail(ProtocolErrorMessage.invalidMethod, '`method` must be "query", "mutation", "subscription" or "subscription.stop"');
   }
@@ -93,15 +94,44 @@ export function checkClientCall(raw: unknown): CheckedCall {
   if (lastEventId !== undefined && typeof lastEventId !== 'string') {
     return fail(ProtocolErrorMessage.notAString, '`params.lastEventId` must be a string or absent');
   }
+  const grant = params['grant'];
+  if (grant !== undefined && (typeof grant !== 'string' || method !== 'subscription')) {
+    return fail(ProtocolErrorMessage.notAString, '`params.grant` must be a string, on a subscription only, or absent');
+  }
+  const input = params['input'];
   return {
     ok: true,
     message: {
       id,
       jsonrpc,
       method,
-      params: lastEventId === undefined ? { path, input: params['input'] } : { path, input: params['input'], lastEventId },
+      params:
+        grant === undefined
+          ? lastEventId === undefined
+            ? { path, input }
+            : { path, input, lastEventId }
+          : lastEventId === undefined
+            ? { path, input, grant }
+            : { path, input, lastEventId, grant },
     },
   };
+}
+
+/** A `lanyard.grant` message: `params.subscription` an id, `params.token` a string, `params.answers` a non-negative integer. */
+function checkGrant(id: RequestId, params: unknown, fail: (message: string, problem: string) => CheckedCall): CheckedCall {
+  if (!isRecord(params)) return fail(ProtocolErrorMessage.notAnObject, '`params` must be an object');
+  const subscription = readId(params['subscription']);
+  if (subscription === null || subscription === undefined) {
+    return fail(ProtocolErrorMessage.invalidId, '`params.subscription` must be a string or a finite number');
+  }
+  const token = params['token'];
+  if (typeof token !== 'string') return fail(ProtocolErrorMessage.notAString, '`params.token` must be a string');
+  const answers = params['answers'];
+  if (typeof answers !== 'number' || !Number.isSafeInteger(answers) || answers < 0) {
+    const problem = '`params.answers` must be a non-negative integer';
+    return fail(`Invalid message: ${problem}`, problem);
+  }
+  return { ok: true, message: { id, method: 'lanyard.grant', params: { subscription, token, answers } } };
 }
 
 /** The outcome of checking a `connectionParams` frame. */

@@ -327,6 +327,9 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
       case 'lanyard.authenticate':
         this.auth.reauthenticate(message).catch((cause: unknown) => this.reportUnexpected(cause));
         return;
+      case 'lanyard.grant':
+        answerQueuedCall(this, message, new TRPCError({ code: 'BAD_REQUEST', message: 'lanyard.grant: no grant refresh is pending' }));
+        return;
       default: {
         const unreachable: never = message;
         throw new Error(`unhandled method ${String(unreachable)}`);

@@ -22,7 +22,8 @@ export function answerQueuedCall<TRouter extends AnyRouter>(scope: CallScope<TRo
   switch (message.method) {
     case 'subscription.stop':
       return;
-    case 'lanyard.authenticate': {
+    case 'lanyard.authenticate':
+    case 'lanyard.grant': {
       // Extension frames are never transformed.
       const shape = errors.report(cause, 'unknown', undefined, undefined, false);
       scope.send(frames.error(frames.head(message.id, undefined), shape));
