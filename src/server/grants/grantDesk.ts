@@ -38,10 +38,10 @@ export interface GrantDeskHost<TRouter extends AnyRouter> {
 }
 
 /**
- * The grants of one connection's subscriptions: hands each run of a procedure its carrier,
- * times each verified grant with a {@link GrantLease}, asks for fresh tokens (or, for a client
- * that cannot be asked, ends the subscription), and verifies the tokens the client presents
- * (`lanyard.grant`). PROTOCOL.md § 5.2.
+ * The grants of one connection's subscriptions, made on the connection's first grant: times each
+ * verified grant with a {@link GrantLease}, asks for fresh tokens (or, for a client that cannot be
+ * asked, ends the subscription), and verifies the tokens the client presents (`lanyard.grant`).
+ * PROTOCOL.md § 5.2. (Each subscription is its own `GrantCarrier`: see `subscriptions.ts`.)
  */
 export class GrantDesk<TRouter extends AnyRouter> {
   private seq = 0;
