@@ -2,6 +2,7 @@ import type { RequestMessage, SubscriptionStopMessage } from '../protocol/index.
 import type { Call, ResponseMessage, Route, Stops } from './call.js';
 import { acceptTrackedEvent, Role } from './call.js';
 import type { Connection } from './connection.js';
+import { HOLD } from './grants/subscriptionGrant.js';
 import { RouteTable } from './routeTable.js';
 import { rethrowLater } from './userCallback.js';
 
@@ -11,6 +12,8 @@ export interface RequestManagerHooks {
   onRouteRemoved(connection: Connection): void;
   /** The last live call ended. */
   onIdle(): void;
+  /** A grant subscription lost its socket and is queued again: it needs a token (`'resume'`) before it is sent. */
+  onGrantRequeued(call: Call): void;
 }
 
 /**
@@ -24,6 +27,8 @@ export class RequestManager {
   private readonly calls = new Set<Call>();
   private readonly queue = new Set<Call>();
   private settledWaiters: Array<() => void> = [];
+  /** The last {@link flushTo} left a grant subscription waiting (for its token, or for the socket to negotiate). */
+  public holdsGrants = false;
 
   constructor(private readonly hooks: RequestManagerHooks) {}
 
@@ -75,17 +80,48 @@ export class RequestManager {
    */
   public flushTo(connection: Connection): void {
     const batch: RequestMessage[] = [];
+    // Grant subscriptions that cannot go yet (see `SubscriptionGrant.paramsOn`), or cannot go at all.
+    let held: Call[] | undefined;
+    let failed: Array<[Call, Error]> | undefined;
+    this.holdsGrants = false;
     for (const call of this.calls) {
       const { primary, successor } = call;
       if (call.method !== 'subscription' || primary === null || primary.connection === connection) continue;
       if (successor?.connection === connection) continue;
+      let params: RequestMessage['params'] | undefined;
+      if (call.grant !== null) {
+        const granted = call.grant.paramsOn(call, connection, true);
+        if (granted === HOLD) {
+          this.holdsGrants = true; // it stays where it runs until this socket can take it
+          continue;
+        }
+        if (granted instanceof Error) {
+          (failed ??= []).push([call, granted]);
+          continue;
+        }
+        params = granted;
+      }
       if (successor !== null) this.remove(successor, true); // it was moving to a socket that lost its place
       call.overlap ??= new Set();
-      batch.push(this.route(call, connection, Role.Successor));
+      batch.push(this.route(call, connection, Role.Successor, params));
     }
-    for (const call of this.queue) batch.push(this.route(call, connection, Role.Primary));
+    for (const call of this.queue) {
+      if (call.grant === null) {
+        batch.push(this.route(call, connection, Role.Primary));
+        continue;
+      }
+      const granted = call.grant.paramsOn(call, connection, false);
+      if (granted === HOLD) (held ??= []).push(call);
+      else if (granted instanceof Error) (failed ??= []).push([call, granted]);
+      else batch.push(this.route(call, connection, Role.Primary, granted));
+    }
     this.queue.clear();
+    if (held !== undefined) {
+      this.holdsGrants = true;
+      for (const call of held) this.queue.add(call);
+    }
     if (batch.length > 0) connection.sendFrame(batch.length === 1 ? batch[0] : batch);
+    if (failed !== undefined) for (const [call, error] of failed) this.finish(call, null, error, 'all');
   }
 
   /**
@@ -144,6 +180,7 @@ export class RequestManager {
           call.started = false; // a real reconnect: the subscriber sees `started` again, as with tRPC
           call.overlap = null;
           this.queue.add(call);
+          if (call.grant !== null) this.hooks.onGrantRequeued(call);
         }
       }
     }
@@ -154,6 +191,18 @@ export class RequestManager {
   public cancel(call: Call): void {
     if (call.ended) return;
     this.end(call, 'all');
+  }
+
+  /** Fails `call` with `error`, stopping it wherever it may run (a grant the app gave up, or could not get). */
+  public fail(call: Call, error: Error): void {
+    this.finish(call, null, error, 'all');
+  }
+
+  /** The live subscription answered by wire id `wireId` on `connection` (not one that moved away), or `undefined`. */
+  public subscriptionOn(connection: Connection, wireId: number): Call | undefined {
+    const route = this.routes.find(connection, wireId);
+    if (route === undefined || route.role === Role.Draining || route.call.method !== 'subscription' || route.call.ended) return undefined;
+    return route.call;
   }
 
   /** Fails every live call with `error`; nothing is sent. */
@@ -245,7 +294,8 @@ export class RequestManager {
     connection.ping(() => this.removeRoute(previous));
   }
 
-  private route(call: Call, connection: Connection, role: Role): RequestMessage {
+  /** Routes `call` on `connection` under a new wire id; `params` (a grant subscription's) replace its own. */
+  private route(call: Call, connection: Connection, role: Role, params?: RequestMessage['params']): RequestMessage {
     const wireId = this.nextWireId();
     const route: Route = { wireId, call, connection, role };
     this.routes.add(route);
@@ -254,7 +304,7 @@ export class RequestManager {
     return {
       id: wireId,
       method: call.method,
-      params: { path: call.path, input: call.input, lastEventId: call.lastEventId },
+      params: params ?? { path: call.path, input: call.input, lastEventId: call.lastEventId },
     };
   }
 
