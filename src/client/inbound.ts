@@ -32,8 +32,11 @@ export function routeInbound(connection: Connection, message: unknown, targets: 
       targets.requests.handleRefused(connection, response);
       return;
     }
-    const { requests, auth, grants } = targets;
-    if (requests.handle(connection, response) || auth.handleAnswer(connection, response) || grants.handleAnswer(connection, response)) {
+    if (
+      targets.requests.handle(connection, response) ||
+      targets.auth.handleAnswer(connection, response) ||
+      targets.grants.handleAnswer(connection, response)
+    ) {
       connection.answered = true;
     }
     return;

@@ -1,4 +1,4 @@
-import type { RequestMessage, SubscriptionStopMessage } from '../protocol/index.js';
+import type { ErrorMessage, RequestMessage, SubscriptionStopMessage } from '../protocol/index.js';
 import type { Call, ResponseMessage, Route, Stops } from './call.js';
 import { acceptTrackedEvent, Role } from './call.js';
 import type { Connection } from './connection.js';
@@ -12,8 +12,13 @@ export interface RequestManagerHooks {
   onRouteRemoved(connection: Connection): void;
   /** The last live call ended. */
   onIdle(): void;
-  /** A grant subscription lost its socket and is queued again: it needs a token (`'resume'`) before it is sent. */
-  onGrantRequeued(call: Call): void;
+  /**
+   * A grant subscription is queued again and needs a token before it is sent: `'resume'` (it lost
+   * its socket) or `'expiring'` (a stock server ended it for an expiring grant, see {@link renewsGrant}).
+   */
+  onGrantRequeued(call: Call, reason: 'resume' | 'expiring'): void;
+  /** A grant subscription's server ended it with `message`: whether to send it again with a fresh token instead of failing it. */
+  renewsGrant(call: Call, message: ErrorMessage): boolean;
 }
 
 /**
@@ -180,7 +185,7 @@ export class RequestManager {
           call.started = false; // a real reconnect: the subscriber sees `started` again, as with tRPC
           call.overlap = null;
           this.queue.add(call);
-          if (call.grant !== null) this.hooks.onGrantRequeued(call);
+          if (call.grant !== null) this.hooks.onGrantRequeued(call, 'resume');
         }
       }
     }
@@ -239,6 +244,10 @@ export class RequestManager {
 
   private onPrimaryMessage(call: Call, message: ResponseMessage): void {
     if (!('result' in message) || call.method !== 'subscription') {
+      if (call.grant !== null && 'error' in message && this.hooks.renewsGrant(call, message)) {
+        this.requeueForGrant(call);
+        return;
+      }
       this.finish(call, message, null, 'others');
       return;
     }
@@ -258,6 +267,21 @@ export class RequestManager {
         this.finish(call, message, null, 'others');
         return;
     }
+  }
+
+  /**
+   * The server ended a grant subscription whose grant is renewed: it is sent again, from its last
+   * tracked event, once a fresh token came. The subscriber sees nothing (not even `started` again).
+   */
+  private requeueForGrant(call: Call): void {
+    const { primary, successor } = call;
+    call.primary = null;
+    call.successor = null;
+    call.overlap = null;
+    if (primary !== null) this.removeRoute(primary); // ended by the server: its `stopped` is not waited for
+    if (successor !== null) this.remove(successor, true);
+    this.queue.add(call);
+    this.hooks.onGrantRequeued(call, 'expiring');
   }
 
   /** A moved subscription's old socket: only events without ids (which cannot be replayed) still count. */

@@ -82,7 +82,8 @@ export class WsClient {
         if (this.sockets.retiring.size !== 0 && this.sockets.retiring.has(connection)) this.closeIfDrained(connection);
       },
       onIdle: () => this.armLazyClose(),
-      onGrantRequeued: (call) => this.grants.prepare(call, 'resume'),
+      onGrantRequeued: (call, reason) => this.grants.prepare(call, reason),
+      renewsGrant: (call, message) => this.grants.renews(call, message),
     });
     this.grants = new ClientGrants({
       requests: this.requests,

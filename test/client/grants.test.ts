@@ -347,3 +347,65 @@ describe('lanyard.grant.refresh', () => {
     expect(provider.reasons()).toEqual(['subscribe', 'subscribe']);
   });
 });
+
+describe('a stock server ending a grant subscription with grant-expired', () => {
+  const expired = { error: { code: -32001, message: 'lanyard.grant-expired: renew', data: { code: 'UNAUTHORIZED', lanyardReason: 'grant-expired' } } };
+
+  it('sends it again with a fresh token (expiring) and its last tracked event id; the subscriber sees nothing', async () => {
+    const server = await scripted({
+      stock: true,
+      onMessage: (message, _socket, send) => {
+        if (message.method !== 'subscription') return;
+        const { input } = message.params as { input: { grant: string } };
+        if (input.grant !== 't1') return;
+        send({ id: message.id, result: { type: 'data', id: 'e1', data: 1 } });
+        send({ id: message.id, ...expired });
+        send({ id: message.id, result: { type: 'stopped' } });
+      },
+    });
+    const provider = recordingProvider();
+    const { trpc } = connectWith(server.url, provider.grant);
+    const sub = watch(trpc);
+    await waitFor(() => server.framesOf('subscription').length === 2, 3_000, 'the renewed subscription');
+    const renewed = server.framesOf('subscription')[1]!.message;
+    expect(renewed.params).toEqual({ path: 'doc.watch', input: { docId: '7', grant: 't2' }, lastEventId: 'e1' });
+    expect(provider.reasons()).toEqual(['subscribe', 'expiring']);
+    await sleep(30);
+    expect(sub.errors).toEqual([]);
+    expect(sub.lifecycle).toEqual(['started']);
+    expect(server.clients).toHaveLength(1);
+  });
+
+  it('fails it with grant-expired when the provider gives the token it was ended under again', async () => {
+    const server = await scripted({
+      stock: true,
+      onMessage: (message, _socket, send) => {
+        if (message.method !== 'subscription') return;
+        send({ id: message.id, ...expired });
+        send({ id: message.id, result: { type: 'stopped' } });
+      },
+    });
+    const provider = recordingProvider(() => 'cached');
+    const { trpc } = connectWith(server.url, provider.grant);
+    const sub = watch(trpc);
+    await waitFor(() => sub.errors.length === 1);
+    expect(grantErrorReason(sub.errors[0])).toBe(GrantReason.Expired);
+    expect(provider.reasons()).toEqual(['subscribe', 'expiring']);
+    expect(server.framesOf('subscription')).toHaveLength(2);
+  });
+
+  it('fails it as before on a server that said hello (it would have asked in band)', async () => {
+    const server = await scripted({
+      onMessage: (message, _socket, send) => {
+        if (message.method !== 'subscription') return;
+        send({ id: message.id, ...expired });
+      },
+    });
+    const provider = recordingProvider();
+    const { trpc } = connectWith(server.url, provider.grant);
+    const sub = watch(trpc);
+    await waitFor(() => sub.errors.length === 1);
+    expect(grantErrorReason(sub.errors[0])).toBe(GrantReason.Expired);
+    expect(provider.reasons()).toEqual(['subscribe']);
+  });
+});

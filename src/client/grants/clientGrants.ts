@@ -4,8 +4,9 @@
  * `lanyard.grant.refresh` in band (`'expiring'`), and routes the answers to `lanyard.grant`.
  * Subscriptions without a grant never reach it.
  */
-import type { ResponseMessage } from '../call.js';
-import type { Call } from '../call.js';
+import type { ErrorMessage } from '../../protocol/index.js';
+import { grantErrorReason, GrantReason } from '../../protocol/grants.js';
+import type { Call, ResponseMessage } from '../call.js';
 import type { Connection } from '../connection.js';
 import { Negotiation } from '../negotiation.js';
 import type { RequestManager } from '../requestManager.js';
@@ -50,10 +51,32 @@ export class ClientGrants {
    * socket was lost (`'resume'`): it waits for a token from the provider, then the host sends it.
    * `null` fails it (`grant-withdrawn`); a provider that keeps throwing fails it with its error.
    */
-  public prepare(call: Call, reason: Exclude<GrantRequestReason, 'expiring'>): void {
+  public prepare(call: Call, reason: GrantRequestReason): void {
     if (call.grant === null) return;
     call.grant.awaitingToken = true;
     void this.fetchForSend(call as GrantCall, reason);
+  }
+
+  /**
+   * Whether `call`, just ended by its server with `message`, is sent again with a fresh token
+   * rather than failed: a stock server (which cannot ask in band) ends a grant subscription with
+   * `grant-expired` before its grant expires; a fresh token and the last tracked event id make
+   * the renewal invisible (PROTOCOL.md § 5.2). A provider that gives the same token again would
+   * only be ended again: the error is then the subscriber's.
+   */
+  public renews(call: Call, message: ErrorMessage): boolean {
+    const { grant, primary } = call;
+    if (grant === null || grant.token === undefined || primary?.connection.negotiation !== Negotiation.Stock) return false;
+    if (grant.renewedFrom !== null && grant.renewedFrom === grant.token) return false;
+    let shape: unknown;
+    try {
+      shape = grant.transformer.output.deserialize(message.error);
+    } catch {
+      return false;
+    }
+    if (grantErrorReason(shape) !== GrantReason.Expired) return false;
+    grant.renewedFrom = grant.token;
+    return true;
   }
 
   private async fetchForSend(call: GrantCall, reason: GrantRequestReason): Promise<void> {

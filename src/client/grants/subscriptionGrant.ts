@@ -36,6 +36,8 @@ export class SubscriptionGrant {
   public flight: Promise<string | null | undefined> | null = null;
   /** The `lanyard.grant.refresh` being answered, or `null`. */
   public refresh: GrantRefreshState | null = null;
+  /** The token a stock server last ended the subscription under (`grant-expired`) before it was sent again; `null` if none. */
+  public renewedFrom: string | null = null;
 
   constructor(
     public readonly provider: GrantProvider,
