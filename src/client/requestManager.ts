@@ -79,6 +79,24 @@ export class RequestManager {
   }
 
   /**
+   * Sends the queued grant subscription `call` on the ready `connection` once its token came (see
+   * `SubscriptionGrant.paramsOn`): it stays queued while it must wait, fails when its token cannot
+   * travel there.
+   */
+  public sendGranted(call: Call, connection: Connection): void {
+    if (call.grant === null || !this.queue.has(call)) return;
+    const granted = call.grant.paramsOn(call, connection, false);
+    if (granted === HOLD) {
+      this.holdsGrants = true;
+    } else if (granted instanceof Error) {
+      this.finish(call, null, granted, 'all');
+    } else {
+      this.queue.delete(call);
+      connection.send(this.route(call, connection, Role.Primary, granted));
+    }
+  }
+
+  /**
    * Sends, in ONE frame, everything `connection` should now carry: every queued call, and a
    * resubscription (with `lastEventId`, under a new id) of each subscription another socket
    * still answers. That socket keeps delivering until this one says `started`.

@@ -88,9 +88,9 @@ export class WsClient {
     this.grants = new ClientGrants({
       requests: this.requests,
       retryDelayMs: (attemptIndex) => this.options.retryDelayMs(attemptIndex),
-      flush: () => {
+      send: (call) => {
         const { active } = this.sockets;
-        if (active?.isReady) this.requests.flushTo(active);
+        if (active?.isReady) this.requests.sendGranted(call, active);
       },
     });
     this.callHost = { requests: this.requests, submit: (call) => this.submit(call) };

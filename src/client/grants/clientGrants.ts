@@ -26,8 +26,8 @@ export interface ClientGrantsHost {
   readonly requests: RequestManager;
   /** The client's backoff: milliseconds to wait before attempt `attemptIndex` (1 for the first retry). */
   retryDelayMs(attemptIndex: number): number;
-  /** A held grant subscription may now be sent: sends what waits when the socket in use is ready. */
-  flush(): void;
+  /** `call` has its token: sends it if the socket in use is ready (else it goes when one is). */
+  send(call: Call): void;
 }
 
 interface PendingAnswer {
@@ -102,7 +102,7 @@ export class ClientGrants {
       }
       grant.token = token;
       grant.awaitingToken = false;
-      this.host.flush();
+      this.host.send(call);
       return;
     }
   }
