@@ -18,7 +18,7 @@ const behaviourSuite = [
   'test/compat/*.test.ts',
   'test/auth/*.test.ts',
   'test/broker/e2e.test.ts',
-  'test/server/{lifecycle,limits,malformedFrames,encoder,sharedJson,endSubscriptions}.test.ts',
+  'test/server/{lifecycle,limits,malformedFrames,encoder,sharedJson,endSubscriptions,grants}.test.ts',
   'test/client/{wsClient,reauthenticate,reconnect,connection,outbox,payloadLimit,observedCall}.test.ts',
 ];
 

@@ -103,6 +103,11 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
     return this.errors.ctx;
   }
 
+  /** SubscriptionHost: whether the client negotiated our extensions (`lanyard=1`). */
+  get negotiated(): boolean {
+    return this.request.speaksLanyard;
+  }
+
   get isOpen(): boolean {
     return this.phase !== Phase.Closed && this.socket.isOpen;
   }
@@ -328,7 +333,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
         this.auth.reauthenticate(message).catch((cause: unknown) => this.reportUnexpected(cause));
         return;
       case 'lanyard.grant':
-        answerQueuedCall(this, message, new TRPCError({ code: 'BAD_REQUEST', message: 'lanyard.grant: no grant refresh is pending' }));
+        this.subscriptions.presentGrant(message).catch((cause: unknown) => this.reportUnexpected(cause));
         return;
       default: {
         const unreachable: never = message;

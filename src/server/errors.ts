@@ -44,6 +44,13 @@ export class ErrorReporter<TRouter extends AnyRouter, TReq> {
     return this.shape({ error, type, path, input }, transform);
   }
 
+  /** {@link report}, with `data.lanyardReason` added after the router's `errorFormatter` (see {@link shapeWithReason}). */
+  reportWithReason(cause: unknown, type: CallType, path: string | undefined, input: unknown, lanyardReason: string): ErrorShape {
+    const error = getTRPCErrorFromUnknown(cause);
+    this.notify({ error, type, path, input });
+    return this.shapeWithReason({ error, type, path, input }, lanyardReason);
+  }
+
   /** Calls `onError`, swallowing (and logging) its own failure. */
   notify(call: CallError): void {
     if (!this.onError) return;

@@ -25,3 +25,6 @@ export type { ServerSocket } from './socket.js';
 export type { HandlerControls } from './adapterSupport.js';
 export { Phase } from './state.js';
 export { CloseCode } from '../protocol/closeCodes.js';
+export { requireGrant, requireGrantDefaults } from './grants/requireGrant.js';
+export type { GrantBase, RequireGrantOptions, VerifyGrantOptions } from './grants/requireGrant.js';
+export { GRANT_INPUT_KEY, grantErrorReason, GrantReason } from '../protocol/grants.js';

@@ -2,11 +2,19 @@ import type { AnyRouter } from '@trpc/server';
 import { isTrackedEnvelope, TRPCError } from '@trpc/server';
 import type { Observable, Unsubscribable } from '@trpc/server/observable';
 import { isObservable } from '@trpc/server/observable';
+import type { GrantMessage } from '../protocol/grants.js';
+import { GrantReason } from '../protocol/grants.js';
 import type { RequestId, RequestMessage } from '../protocol/messages.js';
 import { SUBSCRIPTION_ENDED_REASON } from '../protocol/subscriptionEnded.js';
 import { deserializeInput, isStream, withLastEventId } from './calls.js';
 import { isAbortError } from './errors.js';
 import type { FrameHead } from './frames.js';
+import type { GrantCarrier, GrantTerms, VerifiedGrant } from './grants/carrier.js';
+import { attachGrantCarrier } from './grants/carrier.js';
+import type { GrantedSubscription } from './grants/grantDesk.js';
+import { GrantDesk } from './grants/grantDesk.js';
+import { grantReasonOf } from './grants/grantError.js';
+import type { GrantLease } from './grants/lease.js';
 import { callProcedure } from './procedureCall.js';
 import type { CallScope } from './scope.js';
 
@@ -14,10 +22,12 @@ import type { CallScope } from './scope.js';
 export interface SubscriptionHost<TRouter extends AnyRouter> extends CallScope<TRouter> {
   /** Whether an event may go out now (false once the session has expired: the event is held for replay). */
   deliverable(): boolean;
+  /** Whether the client negotiated our extensions (it can be asked for fresh grants). */
+  readonly negotiated: boolean;
 }
 
 /** One live subscription of a connection. Its source may be replaced on re-authorisation. */
-class ActiveSubscription {
+class ActiveSubscription implements GrantedSubscription, GrantCarrier {
   controller = new AbortController();
   stopped = false;
   /** Set while the source is being replaced: the old source's events are dropped (the new one replays them). */
@@ -32,14 +42,37 @@ class ActiveSubscription {
   input: unknown = undefined;
   /** The id of the last `tracked()` event sent. */
   lastEventId: string | undefined;
+  /** The grant token for the next run (`params.grant`, then each accepted refresh). */
+  grantToken: string | undefined;
+  preverified: VerifiedGrant | undefined = undefined;
+  lease: GrantLease | null = null;
 
   constructor(
+    private readonly registry: { granted(sub: ActiveSubscription, terms: GrantTerms): void },
     readonly head: FrameHead,
     readonly path: string,
     readonly batchIndex: number,
     lastEventId: string | undefined,
+    grantToken: string | undefined,
   ) {
     this.lastEventId = lastEventId;
+    this.grantToken = grantToken;
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** GrantCarrier: the token for the run that got `signal`. */
+  get token(): string | undefined {
+    return this.grantToken;
+  }
+
+  /** GrantCarrier: `requireGrant` verified a grant in the run that got `signal`; a run replaced meanwhile is ignored. */
+  granted(terms: GrantTerms, signal: AbortSignal): void {
+    if (this.stopped || signal !== this.controller.signal) return;
+    this.preverified = undefined;
+    this.registry.granted(this, terms);
   }
 }
 
@@ -52,8 +85,31 @@ class ActiveSubscription {
 export class SubscriptionRegistry<TRouter extends AnyRouter> {
   private readonly active = new Map<RequestId, ActiveSubscription>();
   private isSuspended = false;
+  /** Made when the first grant is verified or presented: most connections never need one. */
+  private grantDesk: GrantDesk<TRouter> | null = null;
 
   constructor(private readonly scope: SubscriptionHost<TRouter>) {}
+
+  /** The connection's grant desk, made on first use. */
+  private get grants(): GrantDesk<TRouter> {
+    if (this.grantDesk !== null) return this.grantDesk;
+    const { scope } = this;
+    this.grantDesk = new GrantDesk({
+      scope,
+      get negotiated() {
+        return scope.negotiated;
+      },
+      find: (id) => this.active.get(id),
+      endWithGrantError: (sub, error) => this.endOne(sub as ActiveSubscription, error, grantReasonOf(error) ?? GrantReason.Expired),
+      rerun: (sub) => void this.reauthorizeOne(sub as ActiveSubscription),
+    });
+    return this.grantDesk;
+  }
+
+  /** GrantCarrier, through a subscription: its procedure's current run verified a grant. */
+  granted(sub: ActiveSubscription, terms: GrantTerms): void {
+    this.grants.lease(sub, terms);
+  }
 
   /** Whether an event may go out now (false once the session has expired: the event is held for replay). */
   private deliverable(): boolean {
@@ -74,7 +130,7 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
       scope.send(scope.frames.error(head, scope.errors.report(error, 'subscription', path, undefined)));
       return;
     }
-    const sub = new ActiveSubscription(head, path, batchIndex, message.params.lastEventId);
+    const sub = new ActiveSubscription(this, head, path, batchIndex, message.params.lastEventId, message.params.grant);
     this.active.set(message.id, sub);
     let source: unknown;
     try {
@@ -86,8 +142,9 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
         return;
       }
       this.forget(sub);
-      // A failure while setting up (context, middleware, input) gets only the error frame.
-      scope.send(scope.frames.error(head, scope.errors.report(cause, 'subscription', path, sub.input)));
+      this.releaseGrant(sub);
+      // A failure while setting up (context, middleware, input, grant) gets only the error frame.
+      scope.send(scope.frames.error(head, this.report(cause, sub)));
       return;
     }
     if (sub.stopped) {
@@ -119,18 +176,29 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
     for (const sub of this.active.values()) {
       if (sub.stopped || !match(sub.path, sub.baseInput)) continue;
       ended++;
-      try {
-        this.halt(sub);
-      } catch (cause) {
-        // A source's teardown threw: the subscription is stopped all the same.
-        this.scope.errors.report(cause, 'subscription', sub.path, sub.input);
-      }
-      const { scope } = this;
-      const shape = scope.errors.shapeWithReason({ error, type: 'subscription', path: sub.path, input: sub.input }, SUBSCRIPTION_ENDED_REASON);
-      scope.send(scope.frames.error(sub.head, shape));
-      scope.send(scope.frames.stopped(sub.head));
+      this.endOne(sub, error, SUBSCRIPTION_ENDED_REASON);
     }
     return ended;
+  }
+
+  /** The client's `lanyard.grant`: a fresh grant for one live subscription (PROTOCOL.md § 5.2). */
+  presentGrant(message: GrantMessage): Promise<void> {
+    return this.grants.present(message);
+  }
+
+  /** Ends `sub` on purpose: halted, then `error` with `lanyardReason` (`onError` is not told), then `stopped`. */
+  private endOne(sub: ActiveSubscription, error: TRPCError, lanyardReason: string): void {
+    if (sub.stopped) return;
+    try {
+      this.halt(sub);
+    } catch (cause) {
+      // A source's teardown threw: the subscription is stopped all the same.
+      this.scope.errors.report(cause, 'subscription', sub.path, sub.input);
+    }
+    const { scope } = this;
+    const shape = scope.errors.shapeWithReason({ error, type: 'subscription', path: sub.path, input: sub.input }, lanyardReason);
+    scope.send(scope.frames.error(sub.head, shape));
+    scope.send(scope.frames.stopped(sub.head));
   }
 
   /** The connection closed: ends every subscription without a word to the client. */
@@ -198,6 +266,7 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
     const { scope } = this;
     sub.input = withLastEventId(sub.baseInput, sub.lastEventId);
     const input = sub.input;
+    attachGrantCarrier(sub.controller.signal, sub);
     const result: unknown = await callProcedure({
       router: scope.router,
       path: sub.path,
@@ -272,7 +341,7 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
    * the re-run after the refresh replays it.
    */
   private emit(sub: ActiveSubscription, value: unknown): boolean {
-    if (!this.deliverable()) return true;
+    if (!this.deliverable() || (sub.lease !== null && !sub.lease.deliverable())) return true;
     const { frames } = this.scope;
     let frame;
     try {
@@ -294,6 +363,7 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
   /** Natural end: `stopped`. */
   private end(sub: ActiveSubscription): void {
     this.forget(sub);
+    this.releaseGrant(sub);
     sub.stopped = true;
     this.scope.send(this.scope.frames.stopped(sub.head));
   }
@@ -302,8 +372,16 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
   private fail(sub: ActiveSubscription, cause: unknown): void {
     this.halt(sub);
     const { scope } = this;
-    scope.send(scope.frames.error(sub.head, scope.errors.report(cause, 'subscription', sub.path, sub.input)));
+    scope.send(scope.frames.error(sub.head, this.report(cause, sub)));
     scope.send(scope.frames.stopped(sub.head));
+  }
+
+  /** Reports a subscription's failure; the shape to send carries `lanyardReason` when it is a grant failure. */
+  private report(cause: unknown, sub: ActiveSubscription): ReturnType<SubscriptionHost<TRouter>['errors']['report']> {
+    const reason = grantReasonOf(cause);
+    const { errors } = this.scope;
+    if (reason === undefined) return errors.report(cause, 'subscription', sub.path, sub.input);
+    return errors.reportWithReason(cause, 'subscription', sub.path, sub.input, reason);
   }
 
   /** Marks it stopped, frees its id, aborts its signal and releases its source. */
@@ -311,9 +389,15 @@ export class SubscriptionRegistry<TRouter extends AnyRouter> {
     if (sub.stopped) return;
     sub.stopped = true;
     this.forget(sub);
+    this.releaseGrant(sub);
     sub.controller.abort();
     sub.observer?.unsubscribe();
     if (sub.iterator) this.dispose(sub, sub.iterator);
+  }
+
+  /** `sub` stopped: its grant's lease lets go. */
+  private releaseGrant(sub: ActiveSubscription): void {
+    if (sub.lease !== null) this.grants.release(sub);
   }
 
   private forget(sub: ActiveSubscription): void {
