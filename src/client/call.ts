@@ -1,6 +1,7 @@
 /** The records the request manager keeps: one {@link Call} per subscriber, one {@link Route} per wire id. */
 import type { DataResultMessage, ErrorMessage, LifecycleResultMessage, ProcedureType } from '../protocol/index.js';
 import type { Connection } from './connection.js';
+import type { SubscriptionGrant } from './grants/subscriptionGrant.js';
 
 /** A server message that answers one call. */
 export type ResponseMessage = DataResultMessage | LifecycleResultMessage | ErrorMessage;
@@ -59,6 +60,8 @@ export interface Call extends CallSink {
   started: boolean;
   /** No more callbacks: finished, failed or cancelled. */
   ended: boolean;
+  /** A subscription's grant (PROTOCOL.md § 5.2), when the app gave a provider; `null` for every other call. */
+  grant: SubscriptionGrant | null;
 }
 
 /**

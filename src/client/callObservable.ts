@@ -2,6 +2,8 @@ import type { Operation, OperationResultEnvelope, TRPCClientError } from '@trpc/
 import type { AnyTRPCRouter, TRPCCombinedDataTransformer } from '@trpc/server';
 import type { Observable, Observer, Unsubscribable } from '@trpc/server/observable';
 import type { Call } from './call.js';
+import { SubscriptionGrant } from './grants/subscriptionGrant.js';
+import type { GrantProvider } from './grants/types.js';
 import { ObservedCall } from './observedCall.js';
 import type { RequestManager } from './requestManager.js';
 
@@ -14,6 +16,8 @@ export interface WsRequestOptions {
   transformer: TRPCCombinedDataTransformer;
   /** For a subscription: resume after this tracked event id. */
   lastEventId?: string;
+  /** For a subscription: where its grant token comes from (PROTOCOL.md § 5.2); ignored by queries and mutations. */
+  grant?: GrantProvider | undefined;
 }
 
 /** Where calls go: made once per client, shared by every call. */
@@ -42,11 +46,12 @@ class CallObservable {
   ) {}
 
   public subscribe(observer: Partial<Observer<Envelope, ClientError>>): Unsubscribable {
-    const { op, transformer, lastEventId } = this.opts;
+    const { op, transformer, lastEventId, grant } = this.opts;
     const signal = op.signal ?? undefined;
     // An aborted op is never serialised: the observer completes at once.
     const input = signal?.aborted ? undefined : transformer.input.serialize(op.input);
     const call = new ObservedCall(this.host.requests, transformer, observer, op.type, op.path, input, lastEventId, signal);
+    if (grant !== undefined && op.type === 'subscription') call.grant = new SubscriptionGrant(grant, op.input, transformer);
     call.start(this.host.submit);
     return call;
   }

@@ -22,6 +22,8 @@ export interface ClientStats {
   readonly socketsOpened: number;
   /** In-band re-authentications the server accepted (`lanyard.authenticate` answered with data). */
   readonly refreshes: number;
+  /** In-band grant refreshes the server accepted (`lanyard.grant` answered with data), all subscriptions together. */
+  readonly grantRefreshes: number;
 }
 
 /** The session the server confirmed on the socket in use. */
@@ -160,7 +162,7 @@ export class ClientAuth {
   }
 
   /** See `WsClient.stats`. */
-  public get stats(): ClientStats {
+  public get stats(): Omit<ClientStats, 'grantRefreshes'> {
     return { socketsOpened: this.socketsOpened, refreshes: this.reauth.accepted };
   }
 

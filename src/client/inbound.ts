@@ -1,12 +1,14 @@
 import type { ResponseMessage } from './call.js';
 import type { ClientAuth } from './clientAuth.js';
 import type { Connection } from './connection.js';
+import type { ClientGrants } from './grants/clientGrants.js';
 import type { RequestManager } from './requestManager.js';
 
 /** Who takes which incoming message. */
 export interface InboundTargets {
   readonly requests: RequestManager;
   readonly auth: ClientAuth;
+  readonly grants: ClientGrants;
   /** tRPC's `reconnect` notification arrived on `connection`. */
   onReconnectRequested(connection: Connection): void;
 }
@@ -16,7 +18,8 @@ export interface InboundTargets {
  * - an answer (it has an id) to its call, or to our `lanyard.authenticate`; once the server
  *   refused the socket (an `id: null` error before any answer), error answers are the refusal
  *   repeated per call and only fail queries and mutations (see `RequestManager.handleRefused`);
- * - tRPC's `reconnect`, and our auth frames (the connection read hello itself); other methods are ignored;
+ * - tRPC's `reconnect`, our auth frames and `lanyard.grant.refresh` (the connection read hello itself);
+ *   other methods are ignored;
  * - an `id: null` error before any answer: the server refused the connection (e.g. `createContext`
  *   threw), kept on the connection and surfaced when it closes.
  */
@@ -29,11 +32,18 @@ export function routeInbound(connection: Connection, message: unknown, targets: 
       targets.requests.handleRefused(connection, response);
       return;
     }
-    if (targets.requests.handle(connection, response) || targets.auth.handleAnswer(connection, response)) connection.answered = true;
+    if (
+      targets.requests.handle(connection, response) ||
+      targets.auth.handleAnswer(connection, response) ||
+      targets.grants.handleAnswer(connection, response)
+    ) {
+      connection.answered = true;
+    }
     return;
   }
   if ('method' in message) {
     if (message.method === 'reconnect') targets.onReconnectRequested(connection);
+    else if (message.method === 'lanyard.grant.refresh') targets.grants.onRefreshRequest(connection, message);
     else targets.auth.onExtensionFrame(connection, message);
   } else if ('error' in message && !connection.answered) {
     connection.rejection = message;

@@ -28,6 +28,7 @@ export type { AuthenticatedResult } from '../protocol/index.js';
 export type { WsConnectionInfo } from './connection.js';
 export { wsLink } from './wsLink.js';
 export type { WebSocketLinkOptions } from './wsLink.js';
+export type { GrantOption, GrantProvider, GrantRequest, GrantRequestReason } from './grants/types.js';
 export { jsonEncoder, keepAliveDefaults, lazyDefaults } from './options.js';
 export type {
   CallbackOrValue,

@@ -4,6 +4,7 @@ import type { AnyTRPCRouter, TRPCCombinedDataTransformer } from '@trpc/server';
 import type { Observer, Unsubscribable } from '@trpc/server/observable';
 import type { ProcedureType } from '../protocol/index.js';
 import type { Call, ResponseMessage, Route } from './call.js';
+import type { SubscriptionGrant } from './grants/subscriptionGrant.js';
 import type { RequestManager } from './requestManager.js';
 import { deserializeResponse } from './trpcInternals.js';
 
@@ -39,6 +40,7 @@ export class ObservedCall implements Call, Unsubscribable {
   public overlap: Set<string> | null = null;
   public started = false;
   public ended = false;
+  public grant: SubscriptionGrant | null = null;
 
   private observer: Partial<Observer<Envelope, ClientError>> | null;
   private signal: AbortSignal | undefined;

@@ -1,7 +1,8 @@
-import type { RequestMessage, SubscriptionStopMessage } from '../protocol/index.js';
+import type { ErrorMessage, RequestMessage, SubscriptionStopMessage } from '../protocol/index.js';
 import type { Call, ResponseMessage, Route, Stops } from './call.js';
 import { acceptTrackedEvent, Role } from './call.js';
 import type { Connection } from './connection.js';
+import { HOLD } from './grants/subscriptionGrant.js';
 import { RouteTable } from './routeTable.js';
 import { rethrowLater } from './userCallback.js';
 
@@ -11,6 +12,13 @@ export interface RequestManagerHooks {
   onRouteRemoved(connection: Connection): void;
   /** The last live call ended. */
   onIdle(): void;
+  /**
+   * A grant subscription is queued again and needs a token before it is sent: `'resume'` (it lost
+   * its socket) or `'expiring'` (a stock server ended it for an expiring grant, see {@link renewsGrant}).
+   */
+  onGrantRequeued(call: Call, reason: 'resume' | 'expiring'): void;
+  /** A grant subscription's server ended it with `message`: whether to send it again with a fresh token instead of failing it. */
+  renewsGrant(call: Call, message: ErrorMessage): boolean;
 }
 
 /**
@@ -24,6 +32,8 @@ export class RequestManager {
   private readonly calls = new Set<Call>();
   private readonly queue = new Set<Call>();
   private settledWaiters: Array<() => void> = [];
+  /** The last {@link flushTo} left a grant subscription waiting (for its token, or for the socket to negotiate). */
+  public holdsGrants = false;
 
   constructor(private readonly hooks: RequestManagerHooks) {}
 
@@ -69,23 +79,72 @@ export class RequestManager {
   }
 
   /**
+   * Sends the queued grant subscription `call` on the ready `connection` once its token came (see
+   * `SubscriptionGrant.paramsOn`): it stays queued while it must wait, fails when its token cannot
+   * travel there.
+   */
+  public sendGranted(call: Call, connection: Connection): void {
+    if (call.grant === null || !this.queue.has(call)) return;
+    const granted = call.grant.paramsOn(call, connection, false);
+    if (granted === HOLD) {
+      this.holdsGrants = true;
+    } else if (granted instanceof Error) {
+      this.finish(call, null, granted, 'all');
+    } else {
+      this.queue.delete(call);
+      connection.send(this.route(call, connection, Role.Primary, granted));
+    }
+  }
+
+  /**
    * Sends, in ONE frame, everything `connection` should now carry: every queued call, and a
    * resubscription (with `lastEventId`, under a new id) of each subscription another socket
    * still answers. That socket keeps delivering until this one says `started`.
    */
   public flushTo(connection: Connection): void {
     const batch: RequestMessage[] = [];
+    // Grant subscriptions that cannot go yet (see `SubscriptionGrant.paramsOn`), or cannot go at all.
+    let held: Call[] | undefined;
+    let failed: Array<[Call, Error]> | undefined;
+    this.holdsGrants = false;
     for (const call of this.calls) {
       const { primary, successor } = call;
       if (call.method !== 'subscription' || primary === null || primary.connection === connection) continue;
       if (successor?.connection === connection) continue;
+      let params: RequestMessage['params'] | undefined;
+      if (call.grant !== null) {
+        const granted = call.grant.paramsOn(call, connection, true);
+        if (granted === HOLD) {
+          this.holdsGrants = true; // it stays where it runs until this socket can take it
+          continue;
+        }
+        if (granted instanceof Error) {
+          (failed ??= []).push([call, granted]);
+          continue;
+        }
+        params = granted;
+      }
       if (successor !== null) this.remove(successor, true); // it was moving to a socket that lost its place
       call.overlap ??= new Set();
-      batch.push(this.route(call, connection, Role.Successor));
+      batch.push(this.route(call, connection, Role.Successor, params));
     }
-    for (const call of this.queue) batch.push(this.route(call, connection, Role.Primary));
+    for (const call of this.queue) {
+      if (call.grant === null) {
+        batch.push(this.route(call, connection, Role.Primary));
+        continue;
+      }
+      const granted = call.grant.paramsOn(call, connection, false);
+      if (granted === HOLD) (held ??= []).push(call);
+      else if (granted instanceof Error) (failed ??= []).push([call, granted]);
+      else batch.push(this.route(call, connection, Role.Primary, granted));
+    }
     this.queue.clear();
+    if (held !== undefined) {
+      this.holdsGrants = true;
+      for (const call of held) this.queue.add(call);
+    }
     if (batch.length > 0) connection.sendFrame(batch.length === 1 ? batch[0] : batch);
+    if (failed !== undefined) for (const [call, error] of failed) this.finish(call, null, error, 'all');
   }
 
   /**
@@ -144,6 +203,7 @@ export class RequestManager {
           call.started = false; // a real reconnect: the subscriber sees `started` again, as with tRPC
           call.overlap = null;
           this.queue.add(call);
+          if (call.grant !== null) this.hooks.onGrantRequeued(call, 'resume');
         }
       }
     }
@@ -154,6 +214,18 @@ export class RequestManager {
   public cancel(call: Call): void {
     if (call.ended) return;
     this.end(call, 'all');
+  }
+
+  /** Fails `call` with `error`, stopping it wherever it may run (a grant the app gave up, or could not get). */
+  public fail(call: Call, error: Error): void {
+    this.finish(call, null, error, 'all');
+  }
+
+  /** The live subscription answered by wire id `wireId` on `connection` (not one that moved away), or `undefined`. */
+  public subscriptionOn(connection: Connection, wireId: number): Call | undefined {
+    const route = this.routes.find(connection, wireId);
+    if (route === undefined || route.role === Role.Draining || route.call.method !== 'subscription' || route.call.ended) return undefined;
+    return route.call;
   }
 
   /** Fails every live call with `error`; nothing is sent. */
@@ -190,6 +262,10 @@ export class RequestManager {
 
   private onPrimaryMessage(call: Call, message: ResponseMessage): void {
     if (!('result' in message) || call.method !== 'subscription') {
+      if (call.grant !== null && 'error' in message && this.hooks.renewsGrant(call, message)) {
+        this.requeueForGrant(call);
+        return;
+      }
       this.finish(call, message, null, 'others');
       return;
     }
@@ -209,6 +285,21 @@ export class RequestManager {
         this.finish(call, message, null, 'others');
         return;
     }
+  }
+
+  /**
+   * The server ended a grant subscription whose grant is renewed: it is sent again, from its last
+   * tracked event, once a fresh token came. The subscriber sees nothing (not even `started` again).
+   */
+  private requeueForGrant(call: Call): void {
+    const { primary, successor } = call;
+    call.primary = null;
+    call.successor = null;
+    call.overlap = null;
+    if (primary !== null) this.removeRoute(primary); // ended by the server: its `stopped` is not waited for
+    if (successor !== null) this.remove(successor, true);
+    this.queue.add(call);
+    this.hooks.onGrantRequeued(call, 'expiring');
   }
 
   /** A moved subscription's old socket: only events without ids (which cannot be replayed) still count. */
@@ -245,7 +336,8 @@ export class RequestManager {
     connection.ping(() => this.removeRoute(previous));
   }
 
-  private route(call: Call, connection: Connection, role: Role): RequestMessage {
+  /** Routes `call` on `connection` under a new wire id; `params` (a grant subscription's) replace its own. */
+  private route(call: Call, connection: Connection, role: Role, params?: RequestMessage['params']): RequestMessage {
     const wireId = this.nextWireId();
     const route: Route = { wireId, call, connection, role };
     this.routes.add(route);
@@ -254,7 +346,7 @@ export class RequestManager {
     return {
       id: wireId,
       method: call.method,
-      params: { path: call.path, input: call.input, lastEventId: call.lastEventId },
+      params: params ?? { path: call.path, input: call.input, lastEventId: call.lastEventId },
     };
   }
 

@@ -24,6 +24,7 @@ import { RequestManager } from './requestManager.js';
 import { Dialer } from './dialer.js';
 import { SocketSlots } from './socketSlots.js';
 import { callSafely } from './userCallback.js';
+import { ClientGrants } from './grants/clientGrants.js';
 
 type ClientError = TRPCClientError<AnyTRPCRouter>;
 
@@ -51,6 +52,7 @@ export class WsClient {
   private readonly state: ClientState;
   private readonly requests: RequestManager;
   private readonly auth: ClientAuth;
+  private readonly grants: ClientGrants;
   private readonly sockets = new SocketSlots();
   private readonly dialer: Dialer;
   /** Lazy mode's close after `lazy.closeMs` without calls. */
@@ -62,7 +64,11 @@ export class WsClient {
     onSocketError: (_connection, event) => {
       if (this.options.onError) callSafely(this.options.onError, event);
     },
-    onNegotiated: () => this.auth.onSocketChanged(AuthTransitionReason.Negotiated),
+    onNegotiated: (connection) => {
+      this.auth.onSocketChanged(AuthTransitionReason.Negotiated);
+      // Grant subscriptions wait to learn whether the token goes beside the input or in it.
+      if (this.requests.holdsGrants && connection === this.sockets.active && connection.isReady) this.requests.flushTo(connection);
+    },
   };
 
   private readonly inbound: InboundTargets;
@@ -76,6 +82,16 @@ export class WsClient {
         if (this.sockets.retiring.size !== 0 && this.sockets.retiring.has(connection)) this.closeIfDrained(connection);
       },
       onIdle: () => this.armLazyClose(),
+      onGrantRequeued: (call, reason) => this.grants.prepare(call, reason),
+      renewsGrant: (call, message) => this.grants.renews(call, message),
+    });
+    this.grants = new ClientGrants({
+      requests: this.requests,
+      retryDelayMs: (attemptIndex) => this.options.retryDelayMs(attemptIndex),
+      send: (call) => {
+        const { active } = this.sockets;
+        if (active?.isReady) this.requests.sendGranted(call, active);
+      },
     });
     this.callHost = { requests: this.requests, submit: (call) => this.submit(call) };
     this.lazyClose = new IdleTimer(
@@ -102,6 +118,7 @@ export class WsClient {
     this.inbound = {
       requests: this.requests,
       auth: this.auth,
+      grants: this.grants,
       // Make-before-break: the new socket opens before this one is let go.
       onReconnectRequested: (connection) => {
         if (connection === this.sockets.active) this.dialer.replaceActive();
@@ -182,10 +199,17 @@ export class WsClient {
 
   /** Counters since the client was created: a fresh snapshot on every read. */
   public get stats(): ClientStats {
-    return this.auth.stats;
+    return { ...this.auth.stats, grantRefreshes: this.grants.accepted };
   }
 
   private submit(call: Call): void {
+    if (call.grant !== null) {
+      // It waits, queued (so a socket is wanted), until the provider gave its token.
+      this.requests.enqueue(call);
+      this.wantSocket();
+      this.grants.prepare(call, 'subscribe');
+      return;
+    }
     const { active } = this.sockets;
     if (active !== null && active.isReady) {
       this.requests.sendNow(call, active);
@@ -234,6 +258,7 @@ export class WsClient {
     const decision = decideAfterClose(change.closeCode);
     const error = closeErrorOf(connection, change);
     this.auth.onSocketClosed(connection, decision, wasActive || wasReplacement);
+    this.grants.connectionClosed(connection);
     this.requests.connectionLost(connection, error);
     if (change.reason === TransitionReason.ParamsFailed) {
       // What waits on credentials fails at once, not through the retries; subscriptions stay queued.

@@ -4,12 +4,22 @@ import { observable } from '@trpc/server/observable';
 import type { TransformerOptions } from './trpcInternals.js';
 import { getTransformer } from './trpcInternals.js';
 import { callSafely } from './userCallback.js';
+import type { GrantProvider } from './grants/types.js';
+import { grantProviderOf } from './grants/types.js';
 import type { WsClient, WsConnectionState } from './wsClient.js';
 
-/** Options of {@link wsLink}: the same as tRPC's own `wsLink`. */
+/** Options of {@link wsLink}: the same as tRPC's own `wsLink`, plus `grant`. */
 export type WebSocketLinkOptions<TRouter extends AnyTRPCRouter> = {
   /** The client made with `createWSClient`. */
   client: WsClient;
+  /**
+   * Where subscriptions get their grant tokens (PROTOCOL.md § 5.2). Called before each
+   * subscription is sent; `undefined` means that subscription needs none. One subscription
+   * overrides it with `context: { grant }` (a provider, or a fixed token string). Queries and
+   * mutations never use it.
+   * @default undefined (no subscription carries a grant)
+   */
+  grant?: GrantProvider;
 } & TransformerOptions<inferTRPCClientTypes<TRouter>>;
 
 /**
@@ -28,7 +38,8 @@ export function wsLink<TRouter extends AnyTRPCRouter>(opts: WebSocketLinkOptions
         // `onConnectionStateChange` must not keep the request below from being sent.
         const emitState = (result: WsConnectionState) => observer.next({ result, context: op.context });
         const stateSubscription = client.connectionState.subscribe({ next: (result) => callSafely(emitState, result) });
-        const requestSubscription = client.request({ op, transformer }).subscribe(observer);
+        const grant = grantProviderOf(op.context['grant']) ?? opts.grant;
+        const requestSubscription = client.request({ op, transformer, grant }).subscribe(observer);
         return () => {
           requestSubscription.unsubscribe();
           stateSubscription.unsubscribe();

@@ -48,7 +48,7 @@ describe('reauthenticate() against a server that said lanyard.hello', () => {
     expect(queryIds).toEqual([1, 3]); // the shared counter: no id is used twice
     expect(tokens.reasons).toEqual(['connect', 'reauthenticate']);
     expect(wsClient.session).toEqual({ expiresAt: 2_000 });
-    expect(wsClient.stats).toEqual({ socketsOpened: 1, refreshes: 1 });
+    expect(wsClient.stats).toEqual({ socketsOpened: 1, refreshes: 1, grantRefreshes: 0 });
     expect(server.clients).toHaveLength(1); // nothing was torn down
   });
 
@@ -230,7 +230,7 @@ describe('against a stock tRPC server', () => {
     expect(wsClient.session).toBeNull();
     expect(wsClient.connectionState.get()).toMatchObject({ state: 'pending', auth: 'none', authError: null });
     expect(tokens.reasons).toEqual(['connect', 'reauthenticate']);
-    expect(wsClient.stats).toEqual({ socketsOpened: 2, refreshes: 0 });
+    expect(wsClient.stats).toEqual({ socketsOpened: 2, refreshes: 0, grantRefreshes: 0 });
   });
 
   it('learns the server is stock with a PING when nothing else would tell it, so auth leaves "authenticating"', async () => {

@@ -19,6 +19,10 @@ export interface ScriptedServerOptions {
   sessionExpiresAt?: (socket: number) => number | null | undefined;
   /** The answer to `lanyard.authenticate` (without its id); `undefined` leaves it unanswered. */
   answerAuthenticate?: (params: unknown, socket: number, ws: ServerSocket) => object | undefined;
+  /** Say nothing first and answer no `PING`, so the client cannot tell what the server is until the test sends hello. */
+  silent?: boolean;
+  /** Called with every message received (after the built-in handling), to script more answers. */
+  onMessage?: (message: ScriptedFrame['message'], socket: number, send: (message: object) => void) => void;
 }
 
 const sockets = new Set<WebSocketServer>();
@@ -35,12 +39,12 @@ export async function startScriptedServer(opts: ScriptedServerOptions = {}) {
     const socket = clients.length;
     const lanyard = !opts.stock && (req.url ?? '').includes('lanyard=1');
     const send = (message: object) => ws.send(JSON.stringify(message));
-    if (lanyard) send({ id: null, method: 'lanyard.hello', params: { version: 1, maxPayloadBytes: 1_048_576 } });
+    if (lanyard && !opts.silent) send({ id: null, method: 'lanyard.hello', params: { version: 1, maxPayloadBytes: 1_048_576 } });
     ws.on('message', (data) => {
       const text = String(data);
       raw.push({ socket, text });
       if (text === 'PING') {
-        ws.send('PONG');
+        if (!opts.silent) ws.send('PONG');
         return;
       }
       if (text === 'PONG') return;
@@ -56,6 +60,7 @@ export async function startScriptedServer(opts: ScriptedServerOptions = {}) {
           const answer = opts.answerAuthenticate?.(message.params, socket, ws);
           if (answer !== undefined) send({ id: message.id, ...answer });
         }
+        opts.onMessage?.(message, socket, send);
       }
     });
   });

@@ -307,6 +307,23 @@ describe('per-subscription grants, raw sockets', () => {
     await eventually(() => dataIds(client, 1).length === 1, 'streams on');
   });
 
+  it('verifies at most five tokens per refresh request, however often a client answers it', async () => {
+    const { fixture, rawSignIn } = await serve();
+    const client = await rawSignIn('alice');
+    client.send(subscribe(1, 'doc', { docId: 'd1' }, fixture.issue('d1', 'alice', 1_500)));
+    await client.next(isType(1, 'started'));
+    const refresh = (await client.next(refreshFor(1), 3_000)) as RefreshFrame;
+    fixture.failNext(100);
+    const token = fixture.issue('d1', 'alice', 60_000);
+    const codes: string[] = [];
+    for (let id = 10; id < 17; id++) {
+      client.send(grantFrame(id, 1, token, refresh.params.seq));
+      codes.push(errorData(await client.next(isError(id))).data.code);
+    }
+    expect(codes).toEqual([...Array<string>(5).fill('INTERNAL_SERVER_ERROR'), 'BAD_REQUEST', 'BAD_REQUEST']);
+    expect(fixture.verifications).toHaveLength(1 + 5);
+  });
+
   it('stops timing a grant whose subscription ended: no refresh request follows a stop or endSubscriptions', async () => {
     const { fixture, rawSignIn, handler } = await serve({ refreshAheadMs: 300 });
     const client = await rawSignIn('alice');

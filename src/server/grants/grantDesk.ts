@@ -38,10 +38,10 @@ export interface GrantDeskHost<TRouter extends AnyRouter> {
 }
 
 /**
- * The grants of one connection's subscriptions: hands each run of a procedure its carrier,
- * times each verified grant with a {@link GrantLease}, asks for fresh tokens (or, for a client
- * that cannot be asked, ends the subscription), and verifies the tokens the client presents
- * (`lanyard.grant`). PROTOCOL.md § 5.2.
+ * The grants of one connection's subscriptions, made on the connection's first grant: times each
+ * verified grant with a {@link GrantLease}, asks for fresh tokens (or, for a client that cannot be
+ * asked, ends the subscription), and verifies the tokens the client presents (`lanyard.grant`).
+ * PROTOCOL.md § 5.2. (Each subscription is its own `GrantCarrier`: see `subscriptions.ts`.)
  */
 export class GrantDesk<TRouter extends AnyRouter> {
   private seq = 0;
@@ -92,6 +92,11 @@ export class GrantDesk<TRouter extends AnyRouter> {
       this.answerError(message.id, badGrant(`a grant for subscription ${String(subscription)} is already being verified`));
       return;
     }
+    if (lease.attempts >= MAX_GRANT_ATTEMPTS) {
+      this.answerError(message.id, badGrant(`no more than ${MAX_GRANT_ATTEMPTS} tokens are verified per refresh request`));
+      return;
+    }
+    lease.attempts++;
     lease.verifying = true;
     let verified: VerifiedGrant;
     const terms = lease.terms;
@@ -161,6 +166,12 @@ export class GrantDesk<TRouter extends AnyRouter> {
     scope.send(scope.frames.error(scope.frames.head(id, undefined), shape));
   }
 }
+
+/**
+ * The most tokens verified for one refresh request (answers that failed without a refusal may be
+ * sent again): a client cannot make the server call `verify` without end.
+ */
+export const MAX_GRANT_ATTEMPTS = 5;
 
 function badGrant(message: string): TRPCError {
   return new TRPCError({ code: 'BAD_REQUEST', message: `lanyard.grant: ${message}` });

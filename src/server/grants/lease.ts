@@ -60,6 +60,8 @@ export class GrantLease {
   pendingSeq: number | null = null;
   /** A fresh token is being verified (at most one at a time). */
   verifying = false;
+  /** Tokens verified for the pending request so far (bounded: see `MAX_GRANT_ATTEMPTS`). */
+  attempts = 0;
 
   constructor(
     terms: GrantTerms,
@@ -96,6 +98,7 @@ export class GrantLease {
       return;
     }
     this.pendingSeq = null;
+    this.attempts = 0;
     const aheadMs = Math.min(terms.refreshAheadMs, Math.max(0, expiresAt - nowMs) / 2);
     this.moveTo(GrantPhase.Valid);
     this.schedule(expiresAt - aheadMs, nowMs);
