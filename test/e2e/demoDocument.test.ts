@@ -102,6 +102,7 @@ describe('the demo document and its grants', () => {
     await expect.poll(() => doc.ids.length, poll).toBeGreaterThan(seen);
     expect(doc.error).toBeNull();
     expect(reasons[0]).toBe('subscribe');
+    await expect.poll(() => wsClient.stats.grantRefreshes, poll).toBeGreaterThanOrEqual(2); // accepted by the server
     expect(wsClient.stats.socketsOpened).toBe(1);
   });
 

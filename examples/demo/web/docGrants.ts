@@ -13,13 +13,11 @@ export interface DocGrantView {
   readonly lifetimeMs: number | null;
   /** A short id of the newest token (its `jti`), to watch grants rotate. */
   readonly tokenId: string | null;
-  /** Tokens handed over in band: answers to the server's `lanyard.grant.refresh` (reason `'expiring'`). */
-  readonly refreshes: number;
   /** Why the client asked for the newest token: `'subscribe'`, `'resume'` (a new socket) or `'expiring'`. */
   readonly lastReason: GrantRequestReason | null;
 }
 
-const NO_GRANT: DocGrantView = { expiresAt: null, lifetimeMs: null, tokenId: null, refreshes: 0, lastReason: null };
+const NO_GRANT: DocGrantView = { expiresAt: null, lifetimeMs: null, tokenId: null, lastReason: null };
 
 /** A short id and the lifetime of a grant token. Decoding is not verifying: only the server trusts a token. */
 function tokenInfoOf(token: string): Pick<DocGrantView, 'tokenId' | 'lifetimeMs'> {
@@ -55,13 +53,7 @@ export class DocGrants {
     if (typeof docId !== 'string') return null;
     const grant = await this.fetchGrant(docId);
     if (grant === null) return null;
-    const before = this.view(docId);
-    this.set(docId, {
-      expiresAt: grant.expiresAt,
-      ...tokenInfoOf(grant.token),
-      refreshes: before.refreshes + (reason === 'expiring' ? 1 : 0),
-      lastReason: reason,
-    });
+    this.set(docId, { expiresAt: grant.expiresAt, ...tokenInfoOf(grant.token), lastReason: reason });
     return grant.token;
   };
 

@@ -9,6 +9,7 @@ import { DocGrants } from './docGrants.js';
 import { ConnectionMonitor } from './monitor.js';
 import type { ClusterInfo } from './nodes.js';
 import { NodeRing } from './nodes.js';
+import { stopOf } from './status.js';
 
 /** One signed-in user's clients: created at sign-in, closed at sign-out. */
 export interface ClientSession {
@@ -40,7 +41,9 @@ export function openSession(firstToken: string, cluster: ClusterInfo): ClientSes
    * retries with backoff.
    */
   function onTokenFailure(error: unknown): never {
-    if (error instanceof SignedOutError) {
+    // After a 'stop' close (a revocation) the endpoint says 401 too, but the close's code and
+    // reason say more: closing the client would replace them with "signed out".
+    if (error instanceof SignedOutError && !stopped()) {
       monitor.markSignedOut(error.message);
       void wsClient.close();
     }
@@ -52,8 +55,10 @@ export function openSession(firstToken: string, cluster: ClusterInfo): ClientSes
     // source when the token it holds is stale ('refresh', 'refused'), so it fetches a new one.
     connectionParams: async (request) => ({ token: await tokens.get(request) }),
   });
+  const stopped = () => stopOf(wsClient.connectionState.get()) !== null;
   // Document grants come from the same origin as access tokens, and a 401 there means the same.
-  const docGrants = new DocGrants((docId) => fetchDocGrant(docId, nodes.apiOrigin()).catch(onTokenFailure));
+  // A stopped client gets none: it may still ask, for a subscription it is about to fail.
+  const docGrants = new DocGrants(async (docId) => (stopped() ? null : fetchDocGrant(docId, nodes.apiOrigin()).catch(onTokenFailure)));
   // `grant`: asked for a token whenever a subscription is sent, re-sent or its grant is expiring; only `doc.watch` needs one.
   const trpcClient = createTRPCClient<DemoRouter>({ links: [wsLink<DemoRouter>({ client: wsClient, grant: docGrants.provide })] });
   const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false, refetchOnWindowFocus: false } } });

@@ -58,7 +58,7 @@ export function Demo({ session, onLeave }: { session: ClientSession; onLeave: (s
             <>
               <Room room="public" role={me.data?.role} />
               <Room room="private" role={me.data?.role} />
-              <DocumentPanel docId="roadmap" grants={session.docGrants} />
+              <DocumentPanel docId="roadmap" grants={session.docGrants} grantRefreshes={snapshot.grantRefreshes} />
             </>
           )}
         </section>

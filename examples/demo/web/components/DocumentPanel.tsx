@@ -20,10 +20,11 @@ function time(at: number): string {
 /**
  * A document's edits, streamed by `doc.watch` under a grant of its own: a short-lived token for
  * this document, fetched by the wsLink's grant provider and refreshed in band before it expires,
- * on the same socket. "Withdraw my access" ends this subscription only (the server's
+ * on the same socket (`grantRefreshes`: the client's `stats.grantRefreshes`, those the server
+ * accepted). "Withdraw my access" ends this subscription only (the server's
  * `endSubscriptions`); the panel then shows the typed reason, and can ask for access again.
  */
-export function DocumentPanel({ docId, grants }: { docId: DocId; grants: DocGrants }) {
+export function DocumentPanel({ docId, grants, grantRefreshes }: { docId: DocId; grants: DocGrants; grantRefreshes: number }) {
   const trpc = useTRPC();
   const [feed, dispatch] = useReducer(docReducer, emptyFeedOf<DocMessage>());
   const onData = (event: { id: string; data: DocEvent }) => dispatch({ type: 'receive', message: messageOf(event) });
@@ -62,8 +63,12 @@ export function DocumentPanel({ docId, grants }: { docId: DocId; grants: DocGran
         <dd>
           <code data-testid="doc-grant-id">{grant.tokenId ?? '—'}</code>
         </dd>
+        <dt>fetched for</dt>
+        <dd>
+          <code data-testid="doc-grant-reason">{grant.lastReason ?? '—'}</code>
+        </dd>
         <dt>in-band grant refreshes</dt>
-        <dd data-testid="doc-grant-refreshes">{grant.refreshes}</dd>
+        <dd data-testid="doc-grant-refreshes">{grantRefreshes}</dd>
       </dl>
       <ol className="messages" data-testid="messages-doc" aria-label="newest first">
         {[...feed.messages].reverse().map((message) => (
