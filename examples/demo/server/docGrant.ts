@@ -1,7 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import type { VerifyGrantOptions } from 'trpc-lanyard/server';
-import type { DocId } from './documents.js';
-import { DOCUMENTS } from './documents.js';
+import type { DocId } from './catalog.js';
+import { DOCUMENTS } from './catalog.js';
 import type { GrantIssuer } from './grantTokens.js';
 import type { Users } from './users.js';
 import { parseDocId } from './validate.js';

@@ -1,15 +1,7 @@
 import type { TrackedEnvelope } from '@trpc/server';
 import type { Broker } from 'trpc-lanyard/broker';
+import type { DocId } from './catalog.js';
 import { recentThenLive } from './recent.js';
-
-/** The demo's documents: id → title. One is enough to show a grant's life. */
-export const DOCUMENTS = { roadmap: 'Roadmap.md' } as const;
-
-export type DocId = keyof typeof DOCUMENTS;
-
-export function isDocId(value: unknown): value is DocId {
-  return typeof value === 'string' && Object.hasOwn(DOCUMENTS, value);
-}
 
 /** What is published to a document's broker channel: one edit (the bot's), or a note of the server's. */
 export interface DocEvent {

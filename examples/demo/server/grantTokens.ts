@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
-import type { DocId } from './documents.js';
-import { isDocId } from './documents.js';
+import type { DocId } from './catalog.js';
+import { isDocId } from './catalog.js';
 import { ISSUER } from './tokens.js';
 
 /** What a grant token is for: one document. An access token (audience `…/ws`) is not one, nor the other way round. */

@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server';
-import type { DocId } from './documents.js';
-import { DOCUMENTS, isDocId } from './documents.js';
+import type { DocId } from './catalog.js';
+import { DOCUMENTS, isDocId } from './catalog.js';
 import type { RoomName } from './feed.js';
 import type { Role } from './users.js';
 

@@ -1,8 +1,9 @@
 import { useMutation } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
 import { useReducer, useSyncExternalStore } from 'react';
-import type { DocEvent, DocId } from '../../server/documents.js';
-import { DOCUMENTS } from '../../server/documents.js';
+import type { DocId } from '../../server/catalog.js';
+import { DOCUMENTS } from '../../server/catalog.js';
+import type { DocEvent } from '../../server/documents.js';
 import { docEndingOf } from '../docEnded.js';
 import type { DocGrants } from '../docGrants.js';
 import type { FeedAction, FeedState, Numbered } from '../feedState.js';
