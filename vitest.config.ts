@@ -19,7 +19,7 @@ const behaviourSuite = [
   'test/auth/*.test.ts',
   'test/broker/e2e.test.ts',
   'test/server/{lifecycle,limits,malformedFrames,encoder,sharedJson,endSubscriptions,grants}.test.ts',
-  'test/client/{wsClient,reauthenticate,reconnect,connection,outbox,payloadLimit,observedCall}.test.ts',
+  'test/client/{wsClient,reauthenticate,reconnect,connection,outbox,payloadLimit,observedCall,grants.e2e,grantsMinute}.test.ts',
 ];
 
 /**

@@ -1,5 +1,6 @@
-export { applyWSSHandler, getWSConnectionHandler, keepAliveDefaults } from '../adapters/ws/index.js';
+export { applyWSSHandler, getWSConnectionHandler, handleKeepAlive, jsonEncoder, keepAliveDefaults } from '../adapters/ws/index.js';
 export type {
+  CreateWSSContextFn,
   CreateWSSContextFnOptions,
   KeepAliveOptions,
   WSConnectionHandlerOptions,

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { AnyRouter } from '@trpc/server';
+import type { AnyRouter, inferRouterContext } from '@trpc/server';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { RouterSession, SessionBase } from '../../server/auth/types.js';
 import type { CreateContextOptions } from '../../server/options.js';
@@ -12,9 +12,21 @@ import { installUpgradeChecks } from './upgrade.js';
 
 export { keepAliveDefaults } from '../../server/keepAlive.js';
 export type { KeepAliveOptions } from '../../server/keepAlive.js';
+/**
+ * Stock's own helpers of `@trpc/server/adapters/ws`, re-exported so that an import line naming them
+ * keeps working when it moves to `trpc-lanyard/server`: `jsonEncoder` (the default wire format, as
+ * an `experimental_encoder`) and `handleKeepAlive(ws, pingMs, pongWaitMs)` (stock's keep-alive for a
+ * raw `ws` socket; our handler has its own, `keepAlive`).
+ */
+export { handleKeepAlive, jsonEncoder } from '@trpc/server/adapters/ws';
 
 /** What `createContext` gets with `ws`: the upgrade request, the socket, `info` and the session. */
 export type CreateWSSContextFnOptions<TSession = SessionBase> = CreateContextOptions<IncomingMessage, WebSocket, TSession>;
+
+/** Stock's name for a `createContext` of this adapter. */
+export type CreateWSSContextFn<TRouter extends AnyRouter, TSession = SessionBase> = (
+  opts: CreateWSSContextFnOptions<TSession>,
+) => inferRouterContext<TRouter> | Promise<inferRouterContext<TRouter>>;
 
 /** The options of {@link getWSConnectionHandler}: every stock option plus ours. */
 export type WSConnectionHandlerOptions<TRouter extends AnyRouter, TSession extends SessionBase = RouterSession<TRouter>> = WsServingOptions<

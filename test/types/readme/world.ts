@@ -39,3 +39,9 @@ export declare const db: {
   user(userId: string): Promise<{ id: string; roles: string[]; tokensValidAfter: number } | null>;
   isRevoked(session: Session): Promise<boolean>;
 };
+
+/** The README's grant example: a document service that signs short-lived tokens for one document. */
+export declare function verifyDocToken(token: string): Promise<{ sub: string; docId: string; canEdit: boolean; exp: number }>;
+export declare function fetchDocToken(docId: string): Promise<string | null>;
+export declare function docEvents(docId: string, signal: AbortSignal | undefined): AsyncIterable<{ text: string }>;
+export declare function showNoAccess(docId: string): void;
