@@ -5,7 +5,7 @@
  */
 import { buildWeb, defaultOutDir } from './build.js';
 import type { DemoOptions } from './server/config.js';
-import { optionsFromEnv } from './server/config.js';
+import { grantDefaults, optionsFromEnv } from './server/config.js';
 import type { DemoServer } from './server/app.js';
 import { startDemoServer } from './server/app.js';
 import { listenErrorMessage } from './server/listen.js';
@@ -33,6 +33,8 @@ try {
 await buildWeb(defaultOutDir);
 console.log(`trpc-lanyard demo: ${server.url}  (started and built in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; listening on ${server.host})`);
 console.log(`access tokens live ${options.tokenTtlSeconds} s; the server asks for a fresh one ${options.refreshAheadMs / 1000} s before expiry. Ctrl-C stops.`);
+const grants = { ...grantDefaults, ...options };
+console.log(`document grants live ${grants.grantTtlSeconds} s; the server asks for a fresh one ${grants.grantRefreshAheadMs / 1000} s before expiry.`);
 
 let stopping = false;
 const shutdown = () => {

@@ -1,8 +1,9 @@
 /**
  * `npm start`'s demo app, driven in headless Chromium (Debian's package, through playwright-core):
  * sign in, post, watch tokens rotate in band on one socket, drop the connection, change role
- * and back, fit a phone's screen, be revoked, and be signed out by a server restart. Tokens
- * live 5 s here (20 s in the demo) so two refreshes take seconds.
+ * and back, watch the document panel's own grant refresh in band and withdraw it, fit a phone's
+ * screen, be revoked, and be signed out by a server restart. Tokens live 5 s here (20 s in the
+ * demo) and document grants 3 s (15 s) so two refreshes take seconds.
  */
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWeb } from '../../examples/demo/build.js';
 import type { DemoServer } from '../../examples/demo/server/app.js';
 import { startDemoServer } from '../../examples/demo/server/app.js';
+import { withdrawnReason } from '../../examples/demo/server/docGrant.js';
 import { REVOKE_REASON } from '../../examples/demo/server/router.js';
 import { findChromium, launchChromium } from './chromium.js';
 import { DemoPage, isContiguous } from './demoPage.js';
@@ -42,7 +44,18 @@ describe.skipIf(chromiumPath === null && !inCI)('the demo app in headless Chromi
   // A fixed key, so that after the restart the old access token still verifies and only the
   // user store (forgotten by the restart) says no.
   const startServer = (port: number) =>
-    startDemoServer({ port, host: '127.0.0.1', tokenTtlSeconds: 5, refreshAheadMs: 2_000, expiryGraceMs: 2_000, botIntervalMs: 500, staticDir: webDir, secret: new TextEncoder().encode('the e2e test key') });
+    startDemoServer({
+      port,
+      host: '127.0.0.1',
+      tokenTtlSeconds: 5,
+      refreshAheadMs: 2_000,
+      expiryGraceMs: 2_000,
+      grantTtlSeconds: 3,
+      grantRefreshAheadMs: 1_000,
+      botIntervalMs: 500,
+      staticDir: webDir,
+      secret: new TextEncoder().encode('the e2e test key'),
+    });
   let closeBrowser: (() => Promise<void>) | undefined;
   let page: Page;
   let demo: DemoPage;
@@ -93,6 +106,61 @@ describe.skipIf(chromiumPath === null && !inCI)('the demo app in headless Chromi
     expect(log).not.toContain('re-authorised');
   }, 30_000);
 
+  it('streams the document under its own grant, refreshed in band at least twice on the same socket, with a countdown', async () => {
+    await expect.poll(() => demo.text('sub-doc'), poll).toBe('pending');
+    await expect.poll(async () => (await demo.messageIds('doc')).length, poll).toBeGreaterThan(0);
+    await expect.poll(() => demo.text('doc-grant-expires'), poll).toMatch(/^\d+\.\d s$/);
+    const firstGrant = await demo.text('doc-grant-id');
+    const refreshes = await demo.number('doc-grant-refreshes');
+    await expect.poll(() => demo.number('doc-grant-refreshes'), poll).toBeGreaterThanOrEqual(refreshes + 2);
+    expect(await demo.text('doc-grant-id')).not.toBe(firstGrant);
+    expect(await demo.text('doc-grant-expires')).toMatch(/^\d+\.\d s$/);
+    // In band: the grants rotated on the one socket the page opened at sign-in.
+    expect(await demo.number('stat-sockets')).toBe(1);
+    expect(server.openSockets()).toBe(1);
+    expect(await demo.text('status-label')).toMatch(/^(open|refreshing)$/);
+    // Edits went on arriving across the refreshes, none missed or twice.
+    const newest = Math.max(...(await demo.messageIds('doc')));
+    await expect.poll(async () => Math.max(...(await demo.messageIds('doc'))), poll).toBeGreaterThan(newest);
+    expect(isContiguous(await demo.messageIds('doc'))).toBe(true);
+    expect(await demo.number('missed-doc')).toBe(0);
+    expect(await demo.number('dupes-doc')).toBe(0);
+  }, 30_000);
+
+  it('"withdraw my access" ends only the document panel, with its typed reason, while the rooms go on', async () => {
+    await demo.click('btn-doc-withdraw');
+    await expect.poll(() => demo.text('doc-ended-reason'), poll).toBe('subscription-ended');
+    expect(await demo.text('doc-ended-code')).toBe('FORBIDDEN');
+    expect(await demo.text('doc-ended-message')).toBe(withdrawnReason('roadmap'));
+    expect(await demo.text('sub-doc')).toBe('error');
+    expect(await demo.text('doc-grant-expires')).toBe('—');
+    const docIds = await demo.messageIds('doc');
+
+    // The rooms keep streaming on the same socket; the document gets nothing more.
+    for (const room of ['public', 'private'] as const) {
+      const newest = Math.max(0, ...(await demo.messageIds(room)));
+      await expect.poll(async () => Math.max(0, ...(await demo.messageIds(room))), poll).toBeGreaterThan(newest);
+      expect(await demo.text(`sub-${room}`)).toBe('pending');
+    }
+    expect(await demo.messageIds('doc')).toEqual(docIds);
+    expect(await demo.count('btn-doc-withdraw')).toBe(0);
+    expect(await demo.number('stat-sockets')).toBe(1);
+    expect(server.openSockets()).toBe(1);
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-doc-withdrawn.png'), fullPage: true });
+  }, 30_000);
+
+  it('after "request access again" the document streams again under a fresh grant', async () => {
+    const refreshes = await demo.number('doc-grant-refreshes');
+    await demo.click('btn-doc-restore');
+    await expect.poll(() => demo.count('doc-ended'), poll).toBe(0);
+    await expect.poll(() => demo.text('sub-doc'), poll).toBe('pending');
+    await expect.poll(async () => (await demo.messageIds('doc')).length, poll).toBeGreaterThan(0);
+    await expect.poll(() => demo.text('doc-grant-expires'), poll).toMatch(/^\d+\.\d s$/);
+    await expect.poll(() => demo.number('doc-grant-refreshes'), poll).toBeGreaterThan(refreshes);
+    expect(await demo.number('stat-sockets')).toBe(1);
+  }, 30_000);
+
   it('after a dropped connection reconnects once, and both rooms resume with no message missed or repeated', async () => {
     const before = await demo.messageIds('public');
     await demo.click('btn-drop');
@@ -110,6 +178,14 @@ describe.skipIf(chromiumPath === null && !inCI)('the demo app in headless Chromi
     }
     expect((await demo.messageIds('public')).slice(0, before.length)).toEqual(before);
     expect(await demo.text('lifecycle-log')).toContain('socket #2 opened');
+
+    // The document resumed on the new socket too, with a grant fetched for it ('resume').
+    const docNewest = Math.max(0, ...(await demo.messageIds('doc')));
+    await expect.poll(async () => Math.max(0, ...(await demo.messageIds('doc'))), poll).toBeGreaterThan(docNewest);
+    expect(await demo.text('sub-doc')).toBe('pending');
+    expect(isContiguous(await demo.messageIds('doc'))).toBe(true);
+    expect(await demo.number('missed-doc')).toBe(0);
+    expect(await demo.number('dupes-doc')).toBe(0);
   }, 30_000);
 
   it('after a role change the private room ends with FORBIDDEN in the UI while the public room goes on', async () => {

@@ -1,10 +1,15 @@
-/** The demo's pure client logic: the status label, the stop reason, the lifecycle log, and the feed's gap counting. */
+/**
+ * The demo's pure client logic: the status label, the stop reason, the lifecycle log, the feed's
+ * gap counting, and the document panel's grant provider and end reasons.
+ */
 import { TRPCClientError } from '@trpc/client';
 import type { AnyTRPCRouter } from '@trpc/server';
 import type { WsConnectionState } from 'trpc-lanyard/client';
 import { TRPCWebSocketClosedError } from 'trpc-lanyard/client';
 import { describe, expect, it } from 'vitest';
 import type { FeedMessage } from '../../examples/demo/server/feed.js';
+import { docEndingOf } from '../../examples/demo/web/docEnded.js';
+import { DocGrants } from '../../examples/demo/web/docGrants.js';
 import { emptyFeed, receive } from '../../examples/demo/web/feedState.js';
 import type { LifecycleView } from '../../examples/demo/web/lifecycle.js';
 import { lifecycleEvents } from '../../examples/demo/web/lifecycle.js';
@@ -85,5 +90,43 @@ describe('receive', () => {
     const feed = [1, 4, 4, 2].map(message).reduce(receive, emptyFeed);
     expect(feed).toMatchObject({ missed: 2, duplicates: 2 });
     expect(feed.messages.map((m) => m.id)).toEqual([1, 4]);
+  });
+});
+
+describe('DocGrants', () => {
+  /** An unsigned JWT-shaped token: the provider only decodes it for display. */
+  const tokenWith = (claims: object) => `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
+
+  it('gives doc.watch the fetched token and shows its expiry, id and lifetime; other subscriptions need none', async () => {
+    const token = tokenWith({ jti: 'abcdef123456', iat: 100, exp: 115 });
+    const grants = new DocGrants(async () => ({ token, expiresAt: 115_000 }));
+    let changes = 0;
+    grants.subscribe(() => changes++);
+    expect(await grants.provide({ path: 'publicRoom', input: {}, reason: 'subscribe' })).toBeUndefined();
+    expect(await grants.provide({ path: 'doc.watch', input: { docId: 'roadmap' }, reason: 'expiring' })).toBe(token);
+    expect(grants.view('roadmap')).toEqual({ expiresAt: 115_000, lifetimeMs: 15_000, tokenId: 'abcdef12', lastReason: 'expiring' });
+    expect(changes).toBe(1);
+  });
+
+  it('gives the subscription up (null) when the server will not issue a grant', async () => {
+    const grants = new DocGrants(async () => null);
+    expect(await grants.provide({ path: 'doc.watch', input: { docId: 'roadmap' }, reason: 'resume' })).toBeNull();
+    expect(grants.view('roadmap').expiresAt).toBeNull();
+  });
+});
+
+describe('docEndingOf', () => {
+  const errorWith = (data: object, message: string) => new TRPCClientError<AnyTRPCRouter>(message, { result: { error: { code: -32003, message, data } } });
+
+  it('names a subscription the server ended on purpose, with its code and message', () => {
+    const ending = docEndingOf(errorWith({ code: 'FORBIDDEN', lanyardReason: 'subscription-ended' }, 'your access was withdrawn'));
+    expect(ending).toEqual({ reason: 'subscription-ended', code: 'FORBIDDEN', message: 'your access was withdrawn' });
+  });
+
+  it('names grant failures by their reason, and anything else "error"', () => {
+    expect(docEndingOf(errorWith({ code: 'UNAUTHORIZED', lanyardReason: 'grant-expired' }, 'expired')).reason).toBe('grant-expired');
+    expect(docEndingOf(errorWith({ code: 'FORBIDDEN', lanyardReason: 'grant-refused' }, 'no')).reason).toBe('grant-refused');
+    expect(docEndingOf(new Error('the network')).reason).toBe('error');
+    expect(docEndingOf(new Error('the network')).code).toBeNull();
   });
 });

@@ -26,6 +26,8 @@ if (chromiumPath === null && !inCI) {
 const ARTIFACTS = join(process.cwd(), 'artifacts');
 const poll = { timeout: 30_000, interval: 100 };
 const ROOMS = ['public', 'private'] as const;
+/** The rooms and the document: each a tracked subscription that resumes on the other node (the document with a grant fetched there). */
+const FEEDS = [...ROOMS, 'doc'] as const;
 
 describe.skipIf(redis === null || (chromiumPath === null && !inCI))('the cluster demo (npm run start:cluster) in headless Chromium', () => {
   let launcher: ChildProcess | undefined;
@@ -95,22 +97,22 @@ describe.skipIf(redis === null || (chromiumPath === null && !inCI))('the cluster
     if (webDir) await rm(webDir, { recursive: true, force: true });
   });
 
-  it('signs in on node A, and both rooms count from there', async () => {
+  it('signs in on node A, and both rooms and the document count from there', async () => {
     await demo.signIn('Ada');
     await expect.poll(() => demo.text('status-label'), poll).toBe('open');
     await expect.poll(() => demo.text('me-node'), poll).toBe('A');
-    for (const room of ROOMS) await expect.poll(async () => (await demo.messageIds(room)).length, poll).toBeGreaterThanOrEqual(3);
+    for (const room of FEEDS) await expect.poll(async () => (await demo.messageIds(room)).length, poll).toBeGreaterThanOrEqual(3);
   }, 60_000);
 
-  it('after "kill this node" serves the socket from node B, and both rooms go on with nothing missed or twice', async () => {
-    const before = { public: await demo.messageIds('public'), private: await demo.messageIds('private') };
+  it('after "kill this node" serves the socket from node B, and both rooms and the document go on with nothing missed or twice', async () => {
+    const before = { public: await demo.messageIds('public'), private: await demo.messageIds('private'), doc: await demo.messageIds('doc') };
     await demo.click('btn-kill-node');
     await waitForOutput(/node A exited \(SIGKILL\)/, 'node A killed', 30_000);
     await expect.poll(() => demo.text('me-node'), poll).toBe('B');
     await expect.poll(() => demo.text('status-label'), poll).toBe('open');
     expect(await demo.number('stat-sockets')).toBeGreaterThanOrEqual(2);
 
-    for (const room of ROOMS) {
+    for (const room of FEEDS) {
       const newest = Math.max(...before[room]);
       // Events published by both nodes while the client moved, then live ones from B.
       await expect.poll(async () => Math.max(...(await demo.messageIds(room))), poll).toBeGreaterThan(newest + 5);

@@ -1,5 +1,8 @@
 import type { Page } from 'playwright-core';
 
+/** A panel that lists messages: the two rooms, and the document's edits. */
+export type Feed = 'public' | 'private' | 'doc';
+
 /** Reads the demo page through its `data-testid`s. */
 export class DemoPage {
   constructor(public readonly page: Page) {}
@@ -22,14 +25,14 @@ export class DemoPage {
     await this.page.getByTestId(`post-${room}`).click();
   }
 
-  /** The texts of the room's messages as shown, oldest first. */
-  public async messages(room: 'public' | 'private'): Promise<string[]> {
+  /** The texts of the room's (or the document's) messages as shown, oldest first. */
+  public async messages(room: Feed): Promise<string[]> {
     const texts = await this.page.getByTestId(`messages-${room}`).locator('[data-testid=message] .text').allTextContents();
     return texts.reverse();
   }
 
-  /** The ids of the room's messages as shown, ascending. */
-  public async messageIds(room: 'public' | 'private'): Promise<number[]> {
+  /** The ids of the room's (or the document's) messages as shown, ascending. */
+  public async messageIds(room: Feed): Promise<number[]> {
     const ids = await this.page
       .getByTestId(`messages-${room}`)
       .locator('[data-testid=message]')

@@ -1,17 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TRPCError } from '@trpc/server';
+import { withdrawnReason } from './docGrant.js';
+import type { GrantIssuer } from './grantTokens.js';
 import type { TokenIssuer } from './tokens.js';
 import type { Users } from './users.js';
-import { parseName } from './validate.js';
+import { parseDocId, parseName } from './validate.js';
 
 /** The refresh token's cookie: HttpOnly (no script reads it), SameSite=Strict, sent only to /api. */
 const COOKIE = 'lanyard_demo_refresh';
 const COOKIE_ATTRIBUTES = 'HttpOnly; SameSite=Strict; Path=/api';
 const MAX_BODY_BYTES = 4_096;
+/** The 401's message: what the page shows when it says "signed out". */
+const NOT_SIGNED_IN = 'not signed in: the refresh cookie is unknown (signed out, revoked, or the server restarted)';
 
 export interface ApiDeps {
   readonly users: Users;
   readonly tokens: TokenIssuer;
+  /** Issues the document grants. */
+  readonly grants: GrantIssuer;
   /** Whether a browser origin may call the API (the page's own origin). */
   readonly originAllowed: (origin: string | undefined) => boolean;
 }
@@ -44,15 +50,25 @@ function refreshCookie(req: IncomingMessage): string | undefined {
   return undefined;
 }
 
+/** The user the request's refresh cookie stands for, unless it is missing, unknown or revoked. */
+async function cookieUser(users: Users, req: IncomingMessage) {
+  const cookie = refreshCookie(req);
+  return cookie === undefined ? undefined : users.byRefreshToken(cookie);
+}
+
 /**
  * The token endpoints, plain JSON over HTTP:
  * - `POST /api/sign-in {name}` → sets the refresh cookie, answers `{ token }` (a new access JWT);
  * - `POST /api/token` → a new access JWT for the cookie's user, with the user's current role;
+ * - `POST /api/doc-grant?doc=<id>` → `{ token, expiresAt }`: a short-lived grant for one document,
+ *   for the cookie's user (401 as `/api/token`; 403 once they withdrew their access to it). The
+ *   document is in the query, not a body: the cluster's page calls other nodes with bodiless POSTs;
  * - `POST /api/sign-out` → forgets the refresh token and clears the cookie.
  * Returns false for any other path.
  */
 export async function handleApi(deps: ApiDeps, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-  const path = new URL(req.url ?? '/', 'http://demo').pathname;
+  const url = new URL(req.url ?? '/', 'http://demo');
+  const path = url.pathname;
   if (!path.startsWith('/api/')) return false;
   if (req.method !== 'POST') {
     send(res, 405, { error: 'use POST' }, { allow: 'POST' });
@@ -71,7 +87,7 @@ export async function handleApi(deps: ApiDeps, req: IncomingMessage, res: Server
     res.setHeader('vary', 'origin');
   }
   try {
-    await route(deps, path, req, res);
+    await route(deps, url, req, res);
   } catch (error) {
     const status = error instanceof TRPCError ? (error.code === 'PAYLOAD_TOO_LARGE' ? 413 : 400) : 500;
     send(res, status, { error: error instanceof Error ? error.message : 'failed' });
@@ -79,8 +95,8 @@ export async function handleApi(deps: ApiDeps, req: IncomingMessage, res: Server
   return true;
 }
 
-async function route({ users, tokens }: ApiDeps, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  switch (path) {
+async function route({ users, tokens, grants }: ApiDeps, { pathname, searchParams }: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  switch (pathname) {
     case '/api/sign-in': {
       const body = await readJson(req);
       const name = parseName(typeof body === 'object' && body !== null ? (body as { name?: unknown }).name : undefined);
@@ -89,10 +105,21 @@ async function route({ users, tokens }: ApiDeps, path: string, req: IncomingMess
       return;
     }
     case '/api/token': {
-      const cookie = refreshCookie(req);
-      const user = cookie === undefined ? undefined : await users.byRefreshToken(cookie);
-      if (!user) send(res, 401, { error: 'not signed in: the refresh cookie is unknown (signed out, revoked, or the server restarted)' });
+      const user = await cookieUser(users, req);
+      if (!user) send(res, 401, { error: NOT_SIGNED_IN });
       else send(res, 200, { token: await tokens.issue(user) });
+      return;
+    }
+    case '/api/doc-grant': {
+      const { docId } = parseDocId({ docId: searchParams.get('doc') });
+      const user = await cookieUser(users, req);
+      if (!user) {
+        send(res, 401, { error: NOT_SIGNED_IN });
+        return;
+      }
+      const access = await users.docAccess(user.id, docId);
+      if (access.withdrawn) send(res, 403, { error: withdrawnReason(docId) });
+      else send(res, 200, await grants.issue(user.id, docId, access.generation));
       return;
     }
     case '/api/sign-out': {

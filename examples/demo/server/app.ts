@@ -10,7 +10,10 @@ import { createMemoryBroker } from 'trpc-lanyard/broker';
 import { WebSocketServer } from 'ws';
 import { handleApi } from './api.js';
 import type { DemoOptions } from './config.js';
+import { grantDefaults } from './config.js';
+import { botEdit, Documents } from './documents.js';
 import { Feed } from './feed.js';
+import { createGrantIssuer } from './grantTokens.js';
 import { pageOrigins, pageUrl } from './listen.js';
 import type { DemoRouter, DemoSession } from './router.js';
 import { createDemoRouter, userKey } from './router.js';
@@ -77,16 +80,18 @@ function authenticator(tokens: TokenIssuer, users: Users) {
   };
 }
 
-function startBot(feed: Feed, intervalMs: number, openSockets: () => number, nodeName: string | null): () => void {
+function startBot(feed: Feed, documents: Documents, intervalMs: number, openSockets: () => number, nodeName: string | null): () => void {
   if (intervalMs <= 0) return () => undefined;
   let tick = 0;
   const where = nodeName === null ? '' : ` on node ${nodeName}`;
   // The broker rejects while its store is unreachable (Redis down): say so, keep ticking.
-  const publish = (room: 'public' | 'private', text: string) => void feed.publish(room, 'bot', text, 'bot').catch((error: unknown) => console.error(`[demo] bot: ${String(error)}`));
+  const report = (error: unknown) => console.error(`[demo] bot: ${String(error)}`);
+  const publish = (room: 'public' | 'private', text: string) => void feed.publish(room, 'bot', text, 'bot').catch(report);
   const timer = setInterval(() => {
     tick++;
     publish('public', `activity tick #${tick}${where}`);
     if (tick % 2 === 0) publish('private', `ops: ${openSockets()} socket(s) open${where}`);
+    documents.publish('roadmap', 'bot', `${botEdit(tick)}${where}`).catch(report);
   }, intervalMs);
   timer.unref();
   return () => clearInterval(timer);
@@ -96,9 +101,12 @@ function startBot(feed: Feed, intervalMs: number, openSockets: () => number, nod
 export async function startDemoServer(options: DemoOptions, node?: DemoNode): Promise<DemoServer> {
   const broker = node?.broker ?? createMemoryBroker();
   const feed = new Feed(broker);
+  const documents = new Documents(broker);
   const users = node?.users ?? new UserStore();
   const clusterInfo = JSON.stringify({ node: node?.name ?? null, ports: node?.ports ?? [] });
-  const tokens = createTokenIssuer(options.secret ?? randomBytes(32), options.tokenTtlSeconds);
+  const secret = options.secret ?? randomBytes(32);
+  const tokens = createTokenIssuer(secret, options.tokenTtlSeconds);
+  const grants = createGrantIssuer(secret, options.grantTtlSeconds ?? grantDefaults.grantTtlSeconds);
   let origins: string[] = [];
   const originAllowed = (origin: string | undefined) => origin === undefined || origins.includes(origin);
 
@@ -109,7 +117,7 @@ export async function startDemoServer(options: DemoOptions, node?: DemoNode): Pr
         res.end(clusterInfo);
         return;
       }
-      if (await handleApi({ users, tokens, originAllowed }, req, res)) return;
+      if (await handleApi({ users, tokens, grants, originAllowed }, req, res)) return;
       await serveStatic(options.staticDir, req, res);
     } catch (error) {
       console.error('[demo] request failed', error);
@@ -127,7 +135,8 @@ export async function startDemoServer(options: DemoOptions, node?: DemoNode): Pr
 
   const wss = new WebSocketServer({ server: http, path: WS_PATH });
   // The procedures reach the handler's controls only when called, after it was created.
-  const router = createDemoRouter({ feed, users, controls: () => handler, node: node ? { name: node.name, kill: node.kill } : null });
+  const grantTiming = { refreshAheadMs: options.grantRefreshAheadMs ?? grantDefaults.grantRefreshAheadMs, graceMs: options.expiryGraceMs };
+  const router = createDemoRouter({ feed, documents, users, grants, grantTiming, controls: () => handler, node: node ? { name: node.name, kill: node.kill } : null });
   const handler: WSHandlerControls<DemoSession> = applyWSSHandler<DemoRouter, DemoSession>({
     wss,
     router,
@@ -144,7 +153,7 @@ export async function startDemoServer(options: DemoOptions, node?: DemoNode): Pr
       if (error.code === 'INTERNAL_SERVER_ERROR') console.error(`[demo] ${path ?? '(socket)'}:`, error);
     },
   });
-  const stopBot = startBot(feed, options.botIntervalMs, () => wss.clients.size, node?.name ?? null);
+  const stopBot = startBot(feed, documents, options.botIntervalMs, () => wss.clients.size, node?.name ?? null);
 
   return {
     url: pageUrl(options.host, port),

@@ -14,13 +14,26 @@ export interface DemoOptions {
   readonly refreshAheadMs: number;
   /** How long after expiry a refresh may still arrive. Env `DEMO_EXPIRY_GRACE_MS`. @default 2000 */
   readonly expiryGraceMs: number;
-  /** How often the bot posts to the rooms; 0: never. Env `DEMO_BOT_INTERVAL_MS`. @default 2500 */
+  /** How often the bot posts to the rooms and edits the document; 0: never. Env `DEMO_BOT_INTERVAL_MS`. @default 2500 */
   readonly botIntervalMs: number;
+  /** How long a document grant (the document panel's own token) lives, in seconds. Env `DEMO_GRANT_TTL_S`. @default 15 */
+  readonly grantTtlSeconds?: number;
+  /**
+   * How long before a document grant expires the server asks for a fresh one (at most half its
+   * lifetime). The grace after expiry is `expiryGraceMs`. Env `DEMO_GRANT_REFRESH_AHEAD_MS`. @default 5000
+   */
+  readonly grantRefreshAheadMs?: number;
   /** Where the built web app is. */
   readonly staticDir: string;
   /** The HS256 key that signs access tokens. Env `DEMO_JWT_SECRET`. @default 32 random bytes per start */
   readonly secret?: Uint8Array;
 }
+
+/** The defaults of the optional {@link DemoOptions}. */
+export const grantDefaults = {
+  grantTtlSeconds: 15,
+  grantRefreshAheadMs: 5_000,
+} as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -48,6 +61,8 @@ export function optionsFromEnv(env: Env, staticDir: string): DemoOptions {
     refreshAheadMs: numberFrom(env, 'DEMO_REFRESH_AHEAD_MS', 8_000),
     expiryGraceMs: numberFrom(env, 'DEMO_EXPIRY_GRACE_MS', 2_000),
     botIntervalMs: numberFrom(env, 'DEMO_BOT_INTERVAL_MS', 2_500),
+    grantTtlSeconds: numberFrom(env, 'DEMO_GRANT_TTL_S', grantDefaults.grantTtlSeconds),
+    grantRefreshAheadMs: numberFrom(env, 'DEMO_GRANT_REFRESH_AHEAD_MS', grantDefaults.grantRefreshAheadMs),
     staticDir,
     ...(secret ? { secret: new TextEncoder().encode(secret) } : {}),
   };

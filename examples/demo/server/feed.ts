@@ -1,6 +1,6 @@
 import type { TrackedEnvelope } from '@trpc/server';
 import type { Broker } from 'trpc-lanyard/broker';
-import { formatEventId, parseEventId } from 'trpc-lanyard/broker';
+import { recentThenLive } from './recent.js';
 
 export type RoomName = 'public' | 'private';
 
@@ -46,18 +46,8 @@ export class Feed {
    * broker cannot serve exactly fails with its typed history gap (the page shows it). A fresh
    * subscriber gets the last few events first; if those are gone, a note says history starts here.
    */
-  public async *stream(room: RoomName, lastEventId: string | null | undefined, signal: AbortSignal | undefined): AsyncGenerator<TrackedEnvelope<FeedEvent>> {
-    if (lastEventId) {
-      yield* this.broker.stream<FeedEvent>(room, { lastEventId, signal });
-      return;
-    }
-    const newest = parseEventId(this.newest.get(room) ?? '');
-    if (newest === null) {
-      yield* this.broker.stream<FeedEvent>(room, { signal });
-      return;
-    }
-    const from = formatEventId(newest.epoch, Math.max(0, newest.offset - REPLAY_ON_JOIN));
-    const onGap = (): FeedEvent => ({ room, author: 'server', text: 'older messages are no longer kept', at: Date.now(), kind: 'system' });
-    yield* this.broker.stream<FeedEvent, FeedEvent>(room, { lastEventId: from, signal, onGap });
+  public stream(room: RoomName, lastEventId: string | null | undefined, signal: AbortSignal | undefined): AsyncGenerator<TrackedEnvelope<FeedEvent>> {
+    const gapNote = (): FeedEvent => ({ room, author: 'server', text: 'older messages are no longer kept', at: Date.now(), kind: 'system' });
+    return recentThenLive({ broker: this.broker, channel: room, newest: this.newest.get(room), replay: REPLAY_ON_JOIN, gapNote }, lastEventId, signal);
   }
 }

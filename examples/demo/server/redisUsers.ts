@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { DemoUser, Role, Users } from './users.js';
+import type { DemoUser, DocAccess, Role, Users } from './users.js';
+import { OPEN_ACCESS } from './users.js';
 
 /** The node-redis commands the store uses (a connected `createClient()` from `redis`). */
 export interface RedisUsersClient {
@@ -17,7 +18,7 @@ const TTL_SECONDS = 86_400;
 /**
  * The cluster demo's users and refresh tokens, in Redis: a sign-in on one node, a role change on
  * another and a revocation anywhere are seen by every node. Keys: `<prefix>:user:<id>` (a hash:
- * name, role, revoked) and `<prefix>:refresh:<token>` (the user id), both expiring after a day.
+ * name, role, revoked, and `doc:<docId>` = `<generation>:<withdrawn 0|1>` per document whose access was withdrawn) and `<prefix>:refresh:<token>` (the user id), both expiring after a day.
  */
 export class RedisUserStore implements Users {
   constructor(
@@ -58,6 +59,25 @@ export class RedisUserStore implements Users {
   /** Marks the user revoked: their refresh tokens then yield nothing (see `byRefreshToken`). */
   public async revoke(id: string): Promise<void> {
     if (await this.get(id)) await this.redis.hSet(this.userKey(id), { revoked: '1' });
+  }
+
+  public async docAccess(id: string, docId: string): Promise<DocAccess> {
+    const raw = (await this.redis.hGetAll(this.userKey(id)))[`doc:${docId}`];
+    const [generation, withdrawn] = (raw ?? '').split(':');
+    return raw === undefined ? OPEN_ACCESS : { generation: Number(generation) || 0, withdrawn: withdrawn === '1' };
+  }
+
+  /** Read, then written: two withdrawals at once may share a generation, which only matters for the tokens in between. */
+  public async withdrawDoc(id: string, docId: string): Promise<void> {
+    if (!(await this.get(id))) return;
+    const { generation } = await this.docAccess(id, docId);
+    await this.redis.hSet(this.userKey(id), { [`doc:${docId}`]: `${generation + 1}:1` });
+  }
+
+  public async restoreDoc(id: string, docId: string): Promise<void> {
+    if (!(await this.get(id))) return;
+    const { generation } = await this.docAccess(id, docId);
+    await this.redis.hSet(this.userKey(id), { [`doc:${docId}`]: `${generation}:0` });
   }
 
   private userKey(id: string): string {

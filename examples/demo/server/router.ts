@@ -1,8 +1,13 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { SessionBase, WSHandlerControls } from 'trpc-lanyard/server';
+import { requireGrant } from 'trpc-lanyard/server';
+import type { DocGrant } from './docGrant.js';
+import { docGrantVerifier, withdrawnReason } from './docGrant.js';
+import type { Documents } from './documents.js';
 import type { Feed } from './feed.js';
+import type { GrantIssuer } from './grantTokens.js';
 import type { Role, Users } from './users.js';
-import { parsePost, parseRole, parseRoomInput } from './validate.js';
+import { parseDocId, parseDocInput, parsePost, parseRole, parseRoomInput } from './validate.js';
 
 /** What `authenticate` makes of an access token: who, with which role, until when. */
 export interface DemoSession extends SessionBase {
@@ -21,7 +26,12 @@ export interface DemoContext {
 /** What the procedures need from the rest of the server. */
 export interface DemoServices {
   readonly feed: Feed;
+  readonly documents: Documents;
   readonly users: Users;
+  /** Verifies the document grants `POST /api/doc-grant` issues. */
+  readonly grants: GrantIssuer;
+  /** How `doc.watch`'s grants are timed: how long before expiry a fresh one is asked for, and how long after it one may still land. */
+  readonly grantTiming: { readonly refreshAheadMs: number; readonly graceMs: number };
   /** The WebSocket handler's controls (revoke, requestReauthentication); it is created after the router. */
   readonly controls: () => WSHandlerControls<DemoSession>;
   /** This cluster node's name and how to kill it; null for `npm start`. */
@@ -37,7 +47,10 @@ const AFTER_ANSWER_MS = 50;
 /** The session key of a user: what `revoke` and `requestReauthentication` address on every node. */
 export const userKey = (userId: string): string => `user:${userId}`;
 
-export function createDemoRouter({ feed, users, controls, node }: DemoServices) {
+/** The path of the document subscription: what `doc.withdraw` ends. */
+export const DOC_WATCH_PATH = 'doc.watch';
+
+export function createDemoRouter({ feed, documents, users, grants, grantTiming, controls, node }: DemoServices) {
   const t = initTRPC.context<DemoContext>().create();
 
   const signedIn = t.procedure.use(({ ctx, next }) => {
@@ -69,6 +82,39 @@ export function createDemoRouter({ feed, users, controls, node }: DemoServices) 
 
     privateRoom: adminOnly.input(parseRoomInput).subscription(async function* ({ input, signal }) {
       yield* feed.stream('private', input.lastEventId, signal);
+    }),
+
+    doc: t.router({
+      /**
+       * A document's edits, as tracked events, under a grant of its own: a short-lived token for
+       * this document (from `POST /api/doc-grant`), separate from the socket's session. Before it
+       * expires the server asks the client for a fresh one in band; a refused or missing one ends
+       * only this subscription.
+       */
+      watch: signedIn
+        .use(requireGrant<{ session: DemoSession }, DocGrant>({ verify: docGrantVerifier(grants, users), ...grantTiming }))
+        .input(parseDocInput)
+        .subscription(async function* ({ input, signal }) {
+          yield* documents.stream(input.docId, input.lastEventId, signal);
+        }),
+
+      /**
+       * "Withdraw my access to this document": the store refuses the caller's grants for it from
+       * now on, and the server ends the caller's subscriptions to it at once (by session key, on
+       * every node), with FORBIDDEN and a reason. The socket and every other subscription go on.
+       */
+      withdraw: signedIn.input(parseDocId).mutation(async ({ ctx, input: { docId } }) => {
+        const { userId } = ctx.session;
+        await users.withdrawDoc(userId, docId);
+        const ended = await controls().endSubscriptions({ key: userKey(userId), path: DOC_WATCH_PATH, input: { docId } }, { code: 'FORBIDDEN', reason: withdrawnReason(docId) });
+        return { docId, subscriptionsEnded: ended.affected };
+      }),
+
+      /** Gives the caller's access back: `POST /api/doc-grant` issues again, under the new generation. */
+      restore: signedIn.input(parseDocId).mutation(async ({ ctx, input: { docId } }) => {
+        await users.restoreDoc(ctx.session.userId, docId);
+        return { docId };
+      }),
     }),
 
     /** Changes the caller's role in the store, then asks their sockets for a fresh token carrying it. */

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import type { DemoUser, Role } from './users.js';
 
-const ISSUER = 'trpc-lanyard-demo';
+/** Who signs the demo's tokens (access tokens and document grants alike). */
+export const ISSUER = 'trpc-lanyard-demo';
+/** What an access token is for: the socket. A document grant (grantTokens.ts) has another audience, so neither passes for the other. */
 const AUDIENCE = 'trpc-lanyard-demo/ws';
 
 /** What a verified access token says. */

@@ -10,6 +10,20 @@ export interface DemoUser {
   revoked: boolean;
 }
 
+/** Whether a user may open a document, and which of their grant tokens for it still count. */
+export interface DocAccess {
+  /** Withdrawn: no grant token is issued or accepted for the document until access is restored. */
+  readonly withdrawn: boolean;
+  /**
+   * Goes up at every withdrawal; a grant token carries the number it was issued under, so one
+   * issued before a withdrawal stays refused after access is restored.
+   */
+  readonly generation: number;
+}
+
+/** A user's access to a document they never withdrew. */
+export const OPEN_ACCESS: DocAccess = Object.freeze({ withdrawn: false, generation: 0 });
+
 /**
  * Where the demo keeps its users and refresh tokens. Asynchronous so that the cluster demo can
  * keep them in Redis (server/redisUsers.ts), where both nodes see the same users.
@@ -24,6 +38,12 @@ export interface Users {
   setRole(id: string, role: Role): Promise<void>;
   /** Marks the user revoked: no more tokens, refused at connect time. */
   revoke(id: string): Promise<void>;
+  /** The user's access to the document ({@link OPEN_ACCESS} unless they withdrew it). */
+  docAccess(id: string, docId: string): Promise<DocAccess>;
+  /** Withdraws the user's access to the document: a new generation, withdrawn. */
+  withdrawDoc(id: string, docId: string): Promise<void>;
+  /** Gives the access back (same generation: tokens issued before the withdrawal stay refused). */
+  restoreDoc(id: string, docId: string): Promise<void>;
 }
 
 /** The most users kept in memory; the oldest is forgotten first. */
@@ -36,6 +56,8 @@ const MAX_USERS = 1_000;
 export class UserStore implements Users {
   private readonly users = new Map<string, DemoUser>();
   private readonly refreshTokens = new Map<string, string>();
+  /** Per user, per document: only the documents whose access the user withdrew at least once. */
+  private readonly access = new Map<string, Map<string, DocAccess>>();
 
   /** A new user (every sign-in is one), admin to begin with, and a refresh token for them. */
   public async signIn(name: string): Promise<{ user: DemoUser; refreshToken: string }> {
@@ -74,8 +96,30 @@ export class UserStore implements Users {
     this.dropRefreshTokens(id);
   }
 
+  public async docAccess(id: string, docId: string): Promise<DocAccess> {
+    return this.access.get(id)?.get(docId) ?? OPEN_ACCESS;
+  }
+
+  public async withdrawDoc(id: string, docId: string): Promise<void> {
+    if (!this.users.has(id)) return;
+    const { generation } = await this.docAccess(id, docId);
+    this.setAccess(id, docId, { withdrawn: true, generation: generation + 1 });
+  }
+
+  public async restoreDoc(id: string, docId: string): Promise<void> {
+    const { generation } = await this.docAccess(id, docId);
+    if (this.users.has(id)) this.setAccess(id, docId, { withdrawn: false, generation });
+  }
+
+  private setAccess(id: string, docId: string, access: DocAccess): void {
+    const perDoc = this.access.get(id) ?? new Map<string, DocAccess>();
+    perDoc.set(docId, access);
+    this.access.set(id, perDoc);
+  }
+
   private forget(id: string): void {
     this.users.delete(id);
+    this.access.delete(id);
     this.dropRefreshTokens(id);
   }
 

@@ -1,4 +1,6 @@
 import { TRPCError } from '@trpc/server';
+import type { DocId } from './catalog.js';
+import { DOCUMENTS, isDocId } from './catalog.js';
 import type { RoomName } from './feed.js';
 import type { Role } from './users.js';
 
@@ -35,4 +37,16 @@ export function parseRole(raw: unknown): { role: Role } {
 export function parseRoomInput(raw: unknown): { lastEventId?: string | null } {
   const lastEventId = field(raw, 'lastEventId');
   return typeof lastEventId === 'string' ? { lastEventId } : {};
+}
+
+/** Which document: one of {@link DOCUMENTS}. */
+export function parseDocId(raw: unknown): { docId: DocId } {
+  const docId = field(raw, 'docId');
+  if (!isDocId(docId)) badRequest(`docId must be one of ${Object.keys(DOCUMENTS).join(', ')}`);
+  return { docId };
+}
+
+/** `doc.watch`'s input: the document, and the `lastEventId` tRPC fills in when it resumes. */
+export function parseDocInput(raw: unknown): { docId: DocId; lastEventId?: string | null } {
+  return { ...parseDocId(raw), ...parseRoomInput(raw) };
 }

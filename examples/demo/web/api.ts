@@ -12,6 +12,17 @@ export class SignedOutError extends Error {
   }
 }
 
+/** The endpoint answered with another error status (400, 403, 5xx). */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    public readonly status: number,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
 /** `origin`: another node of the cluster ('' is the page's own server); the cookie goes along, it is the same site. */
 async function post(path: string, body?: unknown, origin = ''): Promise<unknown> {
   const response = await fetch(`${origin}${path}`, {
@@ -23,7 +34,7 @@ async function post(path: string, body?: unknown, origin = ''): Promise<unknown>
   const json = (await response.json().catch(() => ({}))) as { error?: unknown };
   const message = typeof json.error === 'string' ? json.error : `${path} answered ${response.status}`;
   if (response.status === 401) throw new SignedOutError(message);
-  if (!response.ok) throw new Error(message);
+  if (!response.ok) throw new ApiError(message, response.status);
   return json;
 }
 
@@ -45,4 +56,25 @@ export async function fetchAccessToken(origin = ''): Promise<string> {
 
 export async function signOut(origin = ''): Promise<void> {
   await post('/api/sign-out', undefined, origin);
+}
+
+/** A document grant as `POST /api/doc-grant` answers it: the token, and when it expires (ms since the epoch). */
+export interface IssuedGrant {
+  readonly token: string;
+  readonly expiresAt: number;
+}
+
+/**
+ * A fresh grant for one document, for the cookie's user, or null when they withdrew their access
+ * to it (403): no token will come, so the subscription is given up. @throws SignedOutError on 401.
+ */
+export async function fetchDocGrant(docId: string, origin = ''): Promise<IssuedGrant | null> {
+  try {
+    const { token, expiresAt } = (await post(`/api/doc-grant?doc=${encodeURIComponent(docId)}`, undefined, origin)) as Partial<IssuedGrant>;
+    if (typeof token !== 'string' || typeof expiresAt !== 'number') throw new Error('the server sent no grant');
+    return { token, expiresAt };
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 403) return null;
+    throw error;
+  }
 }

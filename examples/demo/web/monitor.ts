@@ -18,6 +18,8 @@ export interface MonitorSnapshot {
   readonly signedOut: string | null;
   readonly socketsOpened: number;
   readonly refreshes: number;
+  /** In-band grant refreshes the server accepted (`lanyard.grant` answered), every subscription's together: here, the document's. */
+  readonly grantRefreshes: number;
   /** The confirmed session's expiry (server clock), or null. */
   readonly expiresAt: number | null;
   /** A short id of the newest access token (its `jti`), to watch tokens rotate. */
@@ -99,7 +101,7 @@ export class ConnectionMonitor {
   }
 
   private read(state: WsConnectionState, rest: Carried): MonitorSnapshot {
-    const { socketsOpened, refreshes } = this.wsClient.stats;
+    const { socketsOpened, refreshes, grantRefreshes } = this.wsClient.stats;
     return {
       label: connectionLabel(state, socketsOpened, this.signedOut !== null),
       auth: state.auth,
@@ -107,6 +109,7 @@ export class ConnectionMonitor {
       signedOut: this.signedOut,
       socketsOpened,
       refreshes,
+      grantRefreshes,
       expiresAt: this.wsClient.session?.expiresAt ?? null,
       ...rest,
     };
@@ -120,7 +123,8 @@ export class ConnectionMonitor {
     const accepted = next.refreshes !== before.refreshes || (next.auth === 'authenticated' && before.auth !== 'authenticated' && before.auth !== 'refreshing');
     if (accepted) next = { ...next, acceptedRole: next.tokenRole };
     const events = lifecycleEvents(view(before), view(next));
-    const changed = events.length > 0 || next.expiresAt !== before.expiresAt || next.auth !== before.auth || next.acceptedRole !== before.acceptedRole;
+    const changed =
+      events.length > 0 || next.expiresAt !== before.expiresAt || next.auth !== before.auth || next.acceptedRole !== before.acceptedRole || next.grantRefreshes !== before.grantRefreshes;
     if (!changed) return;
     const now = Date.now();
     const log = [...events.reverse().map((text) => ({ at: now, text })), ...before.log].slice(0, LOG_LIMIT);

@@ -3,6 +3,7 @@ import { useEffect, useSyncExternalStore } from 'react';
 import type { ClientSession } from '../session.js';
 import { useTRPC } from '../trpc.js';
 import { Actions } from './Actions.js';
+import { DocumentPanel } from './DocumentPanel.js';
 import { Room } from './Room.js';
 import { StatusPanel } from './StatusPanel.js';
 import { SignedOut, Stopped } from './Stopped.js';
@@ -57,6 +58,7 @@ export function Demo({ session, onLeave }: { session: ClientSession; onLeave: (s
             <>
               <Room room="public" role={me.data?.role} />
               <Room room="private" role={me.data?.role} />
+              <DocumentPanel docId="roadmap" grants={session.docGrants} grantRefreshes={snapshot.grantRefreshes} />
             </>
           )}
         </section>

@@ -4,14 +4,11 @@ import type { FormEvent } from 'react';
 import { useEffect, useReducer, useRef, useState } from 'react';
 import type { FeedEvent, FeedMessage, RoomName } from '../../server/feed.js';
 import type { Role } from '../../server/users.js';
-import { emptyFeed, messageOf, receive } from '../feedState.js';
+import type { FeedAction, FeedState } from '../feedState.js';
+import { emptyFeed, feedReducer, messageOf } from '../feedState.js';
 import { useTRPC } from '../trpc.js';
 
-type FeedAction = { type: 'receive'; message: FeedMessage } | { type: 'reset' };
-
-function feedReducer(state: typeof emptyFeed, action: FeedAction): typeof emptyFeed {
-  return action.type === 'reset' ? emptyFeed : receive(state, action.message);
-}
+const roomReducer: (state: FeedState<FeedMessage>, action: FeedAction<FeedMessage>) => FeedState<FeedMessage> = feedReducer;
 
 const TITLES: Record<RoomName, { title: string; about: string }> = {
   public: { title: 'Public room', about: 'everyone signed in may read it' },
@@ -28,7 +25,7 @@ function time(at: number): string {
  */
 export function Room({ room, role }: { room: RoomName; role: Role | undefined }) {
   const trpc = useTRPC();
-  const [feed, dispatch] = useReducer(feedReducer, emptyFeed);
+  const [feed, dispatch] = useReducer(roomReducer, emptyFeed);
   const onData = (event: { id: string; data: FeedEvent }) => dispatch({ type: 'receive', message: messageOf(event) });
   const procedure = room === 'public' ? trpc.publicRoom : trpc.privateRoom;
   const subscription = useSubscription(procedure.subscriptionOptions({}, { onData }));
