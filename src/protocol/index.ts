@@ -6,3 +6,4 @@ export { HISTORY_GAP_CODE, HISTORY_GAP_MESSAGE_PREFIX, isHistoryGapError } from 
 export { isSubscriptionEndedError, SUBSCRIPTION_ENDED_REASON } from './subscriptionEnded.js';
 export { GRANT_INPUT_KEY, grantErrorReason, GrantReason } from './grants.js';
 export type { GrantedResult, GrantMessage, GrantRefreshRequest } from './grants.js';
+export { shouldRetryWithFreshCredentials, STREAM_END_MESSAGE_PREFIX, streamEndReason, StreamEndReason } from './streamEnd.js';

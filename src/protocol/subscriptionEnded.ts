@@ -19,8 +19,10 @@ export const SUBSCRIPTION_ENDED_REASON = 'subscription-ended' as const;
  */
 export function isSubscriptionEndedError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
-  const { data, shape } = error as { data?: unknown; shape?: { data?: unknown } | null };
-  return reasonOf(data) === SUBSCRIPTION_ENDED_REASON || reasonOf(shape?.data) === SUBSCRIPTION_ENDED_REASON;
+  const { data, shape, message } = error as { data?: unknown; shape?: { data?: unknown } | null; message?: unknown };
+  if (reasonOf(data) === SUBSCRIPTION_ENDED_REASON || reasonOf(shape?.data) === SUBSCRIPTION_ENDED_REASON) return true;
+  // Over SSE (`createHttpAuth`) there is no `data.lanyardReason`: the message says it.
+  return typeof message === 'string' && message.startsWith(`lanyard.${SUBSCRIPTION_ENDED_REASON}:`);
 }
 
 function reasonOf(data: unknown): unknown {

@@ -7,6 +7,8 @@ import { createCoreHandler } from './handler.js';
 import type { KeepAliveOptions } from './keepAlive.js';
 import { keepAliveDefaults, KeepAliveSweeper } from './keepAlive.js';
 import type { CoreHandlerOptions } from './options.js';
+import type { StreamRegistry } from './streamRegistry.js';
+import { STREAM_REGISTRY } from './streamRegistry.js';
 
 /**
  * What every adapter's entry point returns: the core's controls (`broadcastReconnectNotification`,
@@ -21,6 +23,8 @@ export interface HandlerControls<TSession extends SessionBase = SessionBase>
    * the server from accepting them too (`wss.close()`, `app.close()`, …).
    */
   close(): void;
+  /** @internal Where `createHttpAuth({ handler })` joins its SSE streams to this handler's live sessions. */
+  readonly [STREAM_REGISTRY]: StreamRegistry<TSession>;
 }
 
 /** Once per handler, at start-up: the configurations that invite an attack. */
@@ -71,6 +75,7 @@ export function createAdapterCore<TRouter extends AnyRouter, TReq, TRes, TSessio
     revoke: core.revoke,
     requestReauthentication: core.requestReauthentication,
     endSubscriptions: core.endSubscriptions,
+    [STREAM_REGISTRY]: core.streams,
     close: () => {
       closed = true;
       sweeper?.stop();

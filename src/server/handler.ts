@@ -19,6 +19,7 @@ import { FrameBuilder } from './frames.js';
 import type { CoreHandlerOptions } from './options.js';
 import { coreHandlerDefaults } from './options.js';
 import type { ServerSocket } from './socket.js';
+import type { StreamHolder, StreamRegistry } from './streamRegistry.js';
 
 /** What `revoke` takes besides the filter. */
 export interface RevokeOptions {
@@ -32,6 +33,8 @@ export interface CoreHandler<TRouter extends AnyRouter, TReq, TRes, TSession ext
   connect(socket: ServerSocket, request: ConnectionRequest<TReq, TRes>): Connection<TRouter, TReq, TRes, TSession>;
   /** The open connections. */
   readonly connections: ReadonlySet<Connection<TRouter, TReq, TRes, TSession>>;
+  /** Where live sessions without a socket of ours (SSE streams, `createHttpAuth`) join the handler's. */
+  readonly streams: StreamRegistry<TSession>;
   /**
    * Sends tRPC's `reconnect` notification, encoded once, to every open connection: at once on
    * this node, and with a `broker` on every node. Resolves with the count (it never needs awaiting:
@@ -101,6 +104,7 @@ export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSessio
   options: CoreHandlerOptions<TRouter, TReq, TRes, TSession>,
 ): CoreHandler<TRouter, TReq, TRes, TSession> {
   const connections = new Set<Connection<TRouter, TReq, TRes, TSession>>();
+  const streams = new Set<StreamHolder<TSession>>();
   const frames = new FrameBuilder(options.router, options.experimental_encoder);
   const maxPayloadBytes = options.maxPayloadBytes ?? coreHandlerDefaults.maxPayloadBytes;
   const maxBatchSize = options.maxBatchSize ?? coreHandlerDefaults.maxBatchSize;
@@ -141,21 +145,30 @@ export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSessio
       const session = connection.auth.session;
       return session !== null && connection.isOpen && filter(session);
     });
+  const matchingStreams = (filter: (session: TSession) => boolean) =>
+    [...streams].filter((stream) => {
+      const session = stream.auth.session;
+      return session !== null && stream.isOpen && filter(session);
+    });
   const revokeWhere = (filter: (session: TSession) => boolean, reason: string): number => {
     const revoked = matching(filter);
     for (const connection of revoked) connection.close(CloseCode.Revoked, reason);
     // Sessions still being authenticated (or replaced) are checked against it before they go live.
     for (const connection of connections) connection.auth.noteRevocation(filter, reason);
-    return revoked.length;
+    const revokedStreams = matchingStreams(filter);
+    for (const stream of revokedStreams) stream.revoke(reason);
+    return revoked.length + revokedStreams.length;
   };
   const reauthenticateWhere = (filter: (session: TSession) => boolean): number => {
     const asked = matching(filter);
     for (const connection of asked) connection.auth.requestReauthentication();
-    return asked.length;
+    const askedStreams = matchingStreams(filter);
+    for (const stream of askedStreams) stream.requestReauthentication();
+    return asked.length + askedStreams.length;
   };
   const endWhere = (sessionMatches: (session: TSession | null) => boolean, target: CheckedSubscriptionTarget, ending: SubscriptionEnding): number =>
     endSubscriptionsOn(
-      connections,
+      [...connections, ...streams],
       (session) => (sessionMatches(session) ? (path: string, input: unknown) => subscriptionMatches(target, path, input) : null),
       ending,
     );
@@ -180,6 +193,7 @@ export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSessio
       endSubscriptions: endWhere,
       *sessions() {
         for (const connection of connections) if (connection.auth.session !== null) yield connection.auth.session;
+        for (const stream of streams) if (stream.auth.session !== null) yield stream.auth.session;
       },
       report: (cause) => reportHandlerError(options, cause),
     },
@@ -213,7 +227,7 @@ export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSessio
     if (typeof target === 'function') {
       const ending = checkEnding(endOptions);
       const guard = new FilterGuard(target);
-      const ended = endSubscriptionsOn(connections, (session) => guard.forSession(session), ending);
+      const ended = endSubscriptionsOn([...connections, ...streams], (session) => guard.forSession(session), ending);
       const failure = guard.failure();
       if (failure !== null) reportHandlerError(options, failure);
       return ended;
@@ -231,6 +245,14 @@ export function createCoreHandler<TRouter extends AnyRouter, TReq, TRes, TSessio
 
   return {
     connections,
+    streams: {
+      add: (stream) => void streams.add(stream),
+      delete: (stream) => void streams.delete(stream),
+      get revocations() {
+        return shared.revocations;
+      },
+      report: (cause) => reportHandlerError(options, cause),
+    },
     connect(socket, request) {
       const connection = new Connection(socket, request, shared);
       connections.add(connection);

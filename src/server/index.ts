@@ -29,3 +29,7 @@ export { CloseCode } from '../protocol/closeCodes.js';
 export { requireGrant, requireGrantDefaults } from './grants/requireGrant.js';
 export type { GrantBase, RequireGrantOptions, VerifyGrantOptions } from './grants/requireGrant.js';
 export { GRANT_INPUT_KEY, grantErrorReason, GrantReason } from '../protocol/grants.js';
+export { createHttpAuth, httpAuthDefaults } from './http/httpAuth.js';
+export type { HttpAuth, HttpAuthOptions } from './http/httpAuth.js';
+export { sessionLifecycle } from './http/sessionLifecycle.js';
+export { shouldRetryWithFreshCredentials, streamEndReason, StreamEndReason } from '../protocol/streamEnd.js';

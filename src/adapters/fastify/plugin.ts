@@ -75,7 +75,7 @@ function servePlugin<TRouter extends AnyRouter, TSession extends SessionBase>(
     credentials: trpcOptions.credentials,
     onPredicateError: (cause, req) => reportOriginPredicateError(trpcOptions, cause, req),
   });
-  addHandler(fastify, fastify.prefix, onConnection as HandlerControls<SessionBase>); // throws for a prefix taken
+  addHandler(fastify, fastify.prefix, onConnection as unknown as HandlerControls<SessionBase>); // throws for a prefix taken
   const uninstall = gate.install(fastify);
 
   fastify.route({

@@ -5,6 +5,7 @@ import type { RouterSession, SessionBase } from '../../server/auth/types.js';
 import type { CreateContextOptions } from '../../server/options.js';
 import type { HandlerControls } from '../../server/adapterSupport.js';
 import { reportOriginPredicateError } from '../../server/adapterSupport.js';
+import { STREAM_REGISTRY } from '../../server/streamRegistry.js';
 import { holdUntilTurnEnds } from '../../server/turnFlush.js';
 import type { WsServingOptions } from './serveSocket.js';
 import { createSocketHandler } from './serveSocket.js';
@@ -97,6 +98,7 @@ export function applyWSSHandler<TRouter extends AnyRouter, TSession extends Sess
     revoke: onConnection.revoke,
     requestReauthentication: onConnection.requestReauthentication,
     endSubscriptions: onConnection.endSubscriptions,
+    [STREAM_REGISTRY]: onConnection[STREAM_REGISTRY],
     // The listener and the Origin check stay: a closed handler keeps refusing new sockets
     // (1001) instead of leaving `ws` to accept sockets nobody serves.
     close: () => onConnection.close(),

@@ -1,5 +1,4 @@
-import { isObservable, observable } from '@trpc/server/observable';
-import type { Observable } from '@trpc/server/observable';
+import { endStreamWhen } from '../streamEnd.js';
 import { grantExpired } from './grantError.js';
 
 /**
@@ -9,48 +8,9 @@ import { grantExpired } from './grantError.js';
  * iterable nor an observable is returned as it is.
  */
 export function expireStream(stream: unknown, endAtMs: number, path: string): unknown {
-  if (isObservable(stream)) return expireObservable(stream as Observable<unknown, unknown>, endAtMs, path);
-  if (typeof stream === 'object' && stream !== null && Symbol.asyncIterator in stream) {
-    return expireIterable(stream as AsyncIterable<unknown>, endAtMs, path);
-  }
-  return stream;
-}
-
-async function* expireIterable(source: AsyncIterable<unknown>, endAtMs: number, path: string): AsyncGenerator<unknown, void> {
-  const iterator = source[Symbol.asyncIterator]();
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<'expired'>((resolve) => {
-    timer = setTimeout(resolve, Math.max(0, endAtMs - Date.now()), 'expired');
+  const expired = new Promise<Error>((resolve) => {
+    timer = setTimeout(() => resolve(grantExpired(path)), Math.max(0, endAtMs - Date.now()));
   });
-  try {
-    for (;;) {
-      const step = await Promise.race([iterator.next(), expired]);
-      if (step === 'expired' || Date.now() >= endAtMs) throw grantExpired(path);
-      if (step.done) return;
-      yield step.value;
-    }
-  } finally {
-    clearTimeout(timer);
-    void Promise.resolve(iterator.return?.()).catch(() => undefined);
-  }
-}
-
-function expireObservable(source: Observable<unknown, unknown>, endAtMs: number, path: string): Observable<unknown, unknown> {
-  return observable<unknown, unknown>((observer) => {
-    const timer = setTimeout(() => {
-      subscription.unsubscribe();
-      observer.error(grantExpired(path));
-    }, Math.max(0, endAtMs - Date.now()));
-    const subscription = source.subscribe({
-      next: (value) => {
-        if (Date.now() < endAtMs) observer.next(value);
-      },
-      error: (cause) => observer.error(cause),
-      complete: () => observer.complete(),
-    });
-    return () => {
-      clearTimeout(timer);
-      subscription.unsubscribe();
-    };
-  });
+  return endStreamWhen(stream, expired, () => clearTimeout(timer));
 }

@@ -1,0 +1,66 @@
+import type { TRPCRequestInfo } from '@trpc/server/http';
+import { extractQueryToken, parseCookies } from '../auth/credentials.js';
+import type { CredentialCarriers } from '../auth/types.js';
+
+/** An HTTP request as tRPC's adapters hand it to `createContext`: Node's `IncomingMessage`, a fetch `Request`, a `FastifyRequest`. */
+export interface AnyHttpRequest {
+  readonly headers: unknown;
+  readonly url?: string | undefined;
+}
+
+/** What `createContext` receives from any of tRPC's HTTP adapters, as far as `createHttpAuth` reads it. */
+export interface HttpContextOptions {
+  readonly req: AnyHttpRequest;
+  readonly info: TRPCRequestInfo;
+}
+
+/** What `authenticate` gets from one HTTP request (the same carriers as a WebSocket upgrade). */
+export interface HttpCredentials {
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly cookies: Readonly<Record<string, string>>;
+  readonly queryToken: string | null;
+  /** The request URL with a query-parameter token redacted. */
+  readonly url: URL | null;
+  readonly origin: string | undefined;
+}
+
+const NO_COOKIES: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>);
+
+/** The headers of a Node/Fastify request (an object) or a fetch `Request` (`Headers`), as an object with lower-case names. */
+export function headersOf(req: AnyHttpRequest): Record<string, string | string[] | undefined> {
+  const { headers } = req;
+  if (typeof Headers !== 'undefined' && headers instanceof Headers) {
+    const out: Record<string, string> = {};
+    headers.forEach((value, name) => {
+      out[name] = value;
+    });
+    return out;
+  }
+  return typeof headers === 'object' && headers !== null ? (headers as Record<string, string | string[] | undefined>) : {};
+}
+
+/** The carriers of one request: headers always; cookies and the query token only when `credentials` turns them on. */
+export function readCredentials(req: AnyHttpRequest, credentials: CredentialCarriers | undefined): HttpCredentials {
+  const headers = headersOf(req);
+  let rawUrl = req.url ?? '/';
+  let queryToken: string | null = null;
+  if (credentials?.queryParam) {
+    const extracted = extractQueryToken(rawUrl, credentials.queryParam);
+    queryToken = extracted.token;
+    rawUrl = extracted.redactedUrl;
+  }
+  let url: URL | null;
+  try {
+    url = new URL(rawUrl, 'http://localhost');
+  } catch {
+    url = null;
+  }
+  const origin = headers['origin'];
+  return {
+    headers,
+    cookies: credentials?.cookies ? parseCookies(headers['cookie']) : NO_COOKIES,
+    queryToken,
+    url,
+    origin: Array.isArray(origin) ? origin[0] : origin,
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * The auth lifecycle over SSE, with stock `httpSubscriptionLink` (and the `eventsource` package as
+ * EventSource, Node 20 has none) against tRPC's standalone HTTP server and `createHttpAuth`:
+ * credentials in a header from a `fetch` hook (never in a URL), streams that end typed before the
+ * session expires and are opened again by the documented `retryLink` recipe with fresh credentials
+ * and the last event id (every event once), revocation and re-authentication reaching SSE streams
+ * through one registry with the WebSocket handler, and HTTP calls refused when expired.
+ */
+import { createTRPCClient, httpLink, httpSubscriptionLink, retryLink, TRPCClientError } from '@trpc/client';
+import type { TRPCLink } from '@trpc/client';
+import { EventSource } from 'eventsource';
+import { afterEach, describe, expect, it } from 'vitest';
+import { shouldRetryWithFreshCredentials, streamEndReason, StreamEndReason } from '../../src/protocol/index.js';
+import { eventually } from '../broker/redisHarness.js';
+import type { SseRouter, SseServer } from '../fixtures/sseServer.js';
+import { issueToken, startSseServer } from '../fixtures/sseServer.js';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function serve(extra: Parameters<typeof startSseServer>[0] = {}): Promise<SseServer> {
+  const server = await startSseServer(extra);
+  cleanups.push(() => server.close());
+  return server;
+}
+
+/**
+ * A stock client whose credentials travel in an `Authorization` header, fetched afresh for every
+ * stream by `token()`; with the recipe's `retryLink` unless `retry` is false.
+ */
+function sseClient(url: string, token: () => string, retry = true) {
+  const tokensSent: string[] = [];
+  const links: Array<TRPCLink<SseRouter>> = [];
+  if (retry) links.push(retryLink({ retry: ({ error }) => shouldRetryWithFreshCredentials(error) }));
+  links.push(
+    httpSubscriptionLink<SseRouter, typeof EventSource>({
+      url,
+      EventSource,
+      eventSourceOptions: () => {
+        const current = token();
+        tokensSent.push(current);
+        return { fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, authorization: `Bearer ${current}` } }) };
+      },
+    }),
+  );
+  return { trpc: createTRPCClient<SseRouter>({ links }), tokensSent };
+}
+
+function watch(client: ReturnType<typeof sseClient>) {
+  const seen = { events: [] as number[], errors: [] as unknown[], completed: false };
+  const subscription = client.trpc.feed.subscribe({}, {
+    onData: (event) => void seen.events.push(event.data),
+    onError: (error) => void seen.errors.push(error),
+    onComplete: () => void (seen.completed = true),
+  });
+  cleanups.push(() => subscription.unsubscribe());
+  return seen;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('SSE streams under createHttpAuth', () => {
+  it('ends each stream typed before its session expires; the retryLink recipe reopens it with fresh credentials: every event once, never a token in a URL', async () => {
+    const server = await serve({ refreshAheadMs: 300 });
+    let issued = 0;
+    const client = sseClient(server.url, () => (issued++, issueToken('alice', 1_000)));
+    const seen = watch(client);
+    await eventually(() => server.running() === 1, 'the stream runs');
+    const published: number[] = [];
+    const until = Date.now() + 4_000;
+    while (Date.now() < until) {
+      published.push(server.publish());
+      await sleep(20);
+    }
+    await eventually(() => seen.events.length === published.length, 'every event');
+    await sleep(100);
+    expect(seen.events).toEqual(published);
+    expect(seen.errors).toEqual([]);
+    // A fresh token per stream, each stream ended before its token expired (1 s tokens, 0.3 s ahead at most half).
+    expect(server.starts.length).toBeGreaterThanOrEqual(5);
+    expect(issued).toBe(server.starts.length);
+    expect(server.starts.slice(1).every((start) => start.lastEventId !== undefined && start.lastEventId !== null)).toBe(true);
+    for (const { url } of server.requests) expect(url).not.toMatch(/alice\.\d/);
+    expect(server.requests.every((request) => request.authorization?.startsWith('Bearer alice.'))).toBe(true);
+  });
+
+  it('ends a stream whose credentials cannot be refreshed with session-expired, and stock httpSubscriptionLink does not reopen it', async () => {
+    const server = await serve({ refreshAheadMs: 200 });
+    const token = issueToken('alice', 800);
+    const client = sseClient(server.url, () => token, false);
+    const seen = watch(client);
+    await eventually(() => seen.errors.length === 1, 'the stream ends', 3_000);
+    const [error] = seen.errors;
+    expect(error).toBeInstanceOf(TRPCClientError);
+    expect(streamEndReason(error)).toBe(StreamEndReason.SessionExpired);
+    expect((error as TRPCClientError<SseRouter>).data?.code).toBe('UNAUTHORIZED');
+    await sleep(3_500); // EventSource's own reconnection delay, and more
+    expect(server.starts).toHaveLength(1);
+    // tRPC aborts a procedure's signal only when the client leaves mid-stream: a source awaiting its
+    // next event is released (its iterator was returned) when that event comes.
+    server.publish();
+    await eventually(() => server.running() === 0, 'the source released');
+    expect(seen.events).toEqual([]);
+  });
+
+  it('revoke ends the stream with revoked (FORBIDDEN) and the recipe does not reopen it; other users stream on', async () => {
+    const server = await serve();
+    const alice = watch(sseClient(server.url, () => issueToken('alice', 60_000)));
+    const bob = watch(sseClient(server.url, () => issueToken('bob', 60_000)));
+    await eventually(() => server.running() === 2, 'both streams run');
+    expect(server.auth.revoke((session) => session.user === 'alice', { reason: 'password changed' })).toBe(1);
+    await eventually(() => alice.errors.length === 1, 'alice ends');
+    expect(streamEndReason(alice.errors[0])).toBe(StreamEndReason.Revoked);
+    expect((alice.errors[0] as TRPCClientError<SseRouter>).message).toContain('password changed');
+    expect((alice.errors[0] as TRPCClientError<SseRouter>).data?.code).toBe('FORBIDDEN');
+    server.publish();
+    await eventually(() => bob.events.length === 1, 'bob streams on');
+    await sleep(300);
+    expect(server.starts.filter((start) => start.user === 'alice')).toHaveLength(1);
+    expect(bob.errors).toEqual([]);
+  });
+
+  it('requestReauthentication ends the stream typed; the recipe reopens it at once with fresh credentials from the last event', async () => {
+    const server = await serve();
+    let n = 0;
+    const client = sseClient(server.url, () => issueToken(`alice`, 60_000 + ++n));
+    const seen = watch(client);
+    await eventually(() => server.running() === 1, 'the stream runs');
+    server.publish();
+    await eventually(() => seen.events.length === 1, 'the first event');
+    expect(server.auth.requestReauthentication((session) => session.user === 'alice')).toBe(1);
+    server.publish();
+    await eventually(() => server.starts.length === 2 && server.running() === 1, 'reopened');
+    server.publish();
+    await eventually(() => seen.events.length === 3, 'every event');
+    expect(seen.events).toEqual([1, 2, 3]);
+    expect(seen.errors).toEqual([]);
+    expect(new Set(client.tokensSent).size).toBe(2);
+    expect(server.starts[1]?.lastEventId).toBe('1');
+  });
+
+  it('refuses HTTP calls with expired or missing credentials (401, session-expired) and answers valid ones', async () => {
+    const server = await serve();
+    const call = (token: string | null) =>
+      createTRPCClient<SseRouter>({
+        links: [httpLink({ url: server.url, headers: () => (token === null ? {} : { authorization: `Bearer ${token}` }) })],
+      }).me.query();
+    expect(await call(issueToken('alice', 60_000))).toBe('alice');
+    const expired = await call(issueToken('alice', -1)).catch((error: unknown) => error);
+    expect(streamEndReason(expired)).toBe(StreamEndReason.SessionExpired);
+    expect((expired as TRPCClientError<SseRouter>).data?.httpStatus).toBe(401);
+    const missing = await call(null).catch((error: unknown) => error);
+    expect((missing as TRPCClientError<SseRouter>).data?.httpStatus).toBe(401);
+  });
+});
