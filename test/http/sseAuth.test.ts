@@ -10,10 +10,12 @@ import { createTRPCClient, httpLink, httpSubscriptionLink, retryLink, TRPCClient
 import type { TRPCLink } from '@trpc/client';
 import { EventSource } from 'eventsource';
 import { afterEach, describe, expect, it } from 'vitest';
-import { shouldRetryWithFreshCredentials, streamEndReason, StreamEndReason } from '../../src/protocol/index.js';
+import { WebSocketServer } from 'ws';
+import { isSubscriptionEndedError, shouldRetryWithFreshCredentials, streamEndReason, StreamEndReason } from '../../src/protocol/index.js';
+import { applyWSSHandler } from '../../src/server/index.js';
 import { eventually } from '../broker/redisHarness.js';
 import type { SseRouter, SseServer } from '../fixtures/sseServer.js';
-import { issueToken, startSseServer } from '../fixtures/sseServer.js';
+import { authenticate, issueToken, startSseServer } from '../fixtures/sseServer.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -153,5 +155,71 @@ describe('SSE streams under createHttpAuth', () => {
     expect((expired as TRPCClientError<SseRouter>).data?.httpStatus).toBe(401);
     const missing = await call(null).catch((error: unknown) => error);
     expect((missing as TRPCClientError<SseRouter>).data?.httpStatus).toBe(401);
+  });
+});
+
+describe('SSE streams and the WebSocket handler: one registry of live sessions', () => {
+  async function serveBoth() {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((resolve) => wss.once('listening', resolve));
+    const sse = await startSseServer({});
+    const handler = applyWSSHandler({
+      wss,
+      router: sse.router,
+      authenticate,
+      createContext: ({ session }) => ({ session: session! }),
+      sessionKeys: (session) => [`user:${session.user}`],
+    });
+    // The SSE server joins the handler's registry.
+    const joined = await startSseServer({ handler });
+    cleanups.push(
+      () => joined.close(),
+      () => sse.close(),
+      () => handler.close(),
+      () => new Promise<void>((resolve) => wss.close(() => resolve())),
+    );
+    return { handler, server: joined };
+  }
+
+  it("the handler's revoke(filter) ends SSE streams too, typed revoked", async () => {
+    const { handler, server } = await serveBoth();
+    const alice = watch(sseClient(server.url, () => issueToken('alice', 60_000)));
+    const bob = watch(sseClient(server.url, () => issueToken('bob', 60_000)));
+    await eventually(() => server.running() === 2, 'both stream');
+    expect(handler.revoke((session) => session.user === 'alice', { reason: 'left the company' })).toBe(1);
+    await eventually(() => alice.errors.length === 1, 'alice ends');
+    expect(streamEndReason(alice.errors[0])).toBe(StreamEndReason.Revoked);
+    expect(bob.errors).toEqual([]);
+  });
+
+  it("the handler's revoke by key ends the stream and its record refuses the same credentials afterwards (403, revoked)", async () => {
+    const { handler, server } = await serveBoth();
+    const token = issueToken('alice', 60_000);
+    const alice = watch(sseClient(server.url, () => token));
+    await eventually(() => server.running() === 1, 'alice streams');
+    await sleep(5); // a revocation ends sessions issued before it
+    const result = await handler.revoke({ key: 'user:alice' }, { reason: 'password changed', forMs: 60_000 });
+    expect(result.affected).toBe(1);
+    await eventually(() => alice.errors.length === 1, 'alice ends');
+    const again = await createTRPCClient<SseRouter>({ links: [httpLink({ url: server.url, headers: { authorization: `Bearer ${token}` } })] })
+      .me.query()
+      .catch((error: unknown) => error);
+    expect(streamEndReason(again)).toBe(StreamEndReason.Revoked);
+    expect((again as TRPCClientError<SseRouter>).data?.httpStatus).toBe(403);
+    expect(await createTRPCClient<SseRouter>({ links: [httpLink({ url: server.url, headers: { authorization: `Bearer ${issueToken('alice', 60_000)}` } })] }).me.query()).toBe('alice');
+  });
+
+  it("the handler's requestReauthentication and endSubscriptions reach SSE streams, typed", async () => {
+    const { handler, server } = await serveBoth();
+    const reopened = watch(sseClient(server.url, () => issueToken('alice', 60_000)));
+    const ended = watch(sseClient(server.url, () => issueToken('bob', 60_000)));
+    await eventually(() => server.running() === 2, 'both stream');
+    expect(handler.requestReauthentication((session) => session.user === 'alice')).toBe(1);
+    await eventually(() => server.starts.filter((start) => start.user === 'alice').length === 2, 'alice reopens with fresh credentials');
+    expect(reopened.errors).toEqual([]);
+    expect(handler.endSubscriptions(({ session, path }) => session?.user === 'bob' && path === 'feed', { code: 'NOT_FOUND', reason: 'feed closed' })).toBe(1);
+    await eventually(() => ended.errors.length === 1, 'bob ends');
+    expect(isSubscriptionEndedError(ended.errors[0])).toBe(true);
+    expect((ended.errors[0] as TRPCClientError<SseRouter>).data?.code).toBe('NOT_FOUND');
   });
 });
