@@ -1,10 +1,10 @@
-import type { ErrorMessage, RequestMessage, SubscriptionStopMessage } from '../protocol/index.js';
+import type { ErrorMessage, RequestMessage, SubscriptionStopMessage } from '../../protocol/index.js';
 import type { Call, ResponseMessage, Route, Stops } from './call.js';
 import { acceptTrackedEvent, Role } from './call.js';
-import type { Connection } from './connection.js';
-import { HOLD } from './grants/subscriptionGrant.js';
+import type { Connection } from '../socket/connection.js';
+import { HOLD } from '../grants/subscriptionGrant.js';
 import { RouteTable } from './routeTable.js';
-import { rethrowLater } from './userCallback.js';
+import { rethrowLater } from '../userCallback.js';
 
 /** What the client learns from the manager. */
 export interface RequestManagerHooks {
