@@ -67,7 +67,7 @@ export class WsClient {
     onNegotiated: (connection) => {
       this.auth.onSocketChanged(AuthTransitionReason.Negotiated);
       // Grant subscriptions wait to learn whether the token goes beside the input or in it.
-      if (this.requests.holdsGrants && connection === this.sockets.active && connection.isReady) this.requests.flushTo(connection);
+      if (this.requests.grantSends.holds && connection === this.sockets.active && connection.isReady) this.requests.flushTo(connection);
     },
   };
 
@@ -90,7 +90,7 @@ export class WsClient {
       retryDelayMs: (attemptIndex) => this.options.retryDelayMs(attemptIndex),
       send: (call) => {
         const { active } = this.sockets;
-        if (active?.isReady) this.requests.sendGranted(call, active);
+        if (active?.isReady) this.requests.grantSends.send(call, active);
       },
     });
     this.callHost = { requests: this.requests, submit: (call) => this.submit(call) };
