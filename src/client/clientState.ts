@@ -4,7 +4,7 @@
  */
 import { TRPCClientError } from '@trpc/client';
 import type { AnyTRPCRouter } from '@trpc/server';
-import { AuthState, AuthTransitionReason } from './authState.js';
+import { AuthState, AuthTransitionReason } from './auth/authState.js';
 import type { StateSubject } from './stateSubject.js';
 import { stateSubject } from './stateSubject.js';
 import type { TRPCConnectionState } from './trpcInternals.js';

@@ -1,7 +1,7 @@
 import { TRPCClientError } from '@trpc/client';
 import type { AnyTRPCRouter } from '@trpc/server';
-import type { Connection, ConnectionTransition } from './connection.js';
-import { TransitionReason } from './connectionState.js';
+import type { Connection, ConnectionTransition } from './socket/connection.js';
+import { TransitionReason } from './socket/connectionState.js';
 
 /**
  * Why a request failed or a socket was given up: the socket closed (or never opened).

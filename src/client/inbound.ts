@@ -1,8 +1,8 @@
-import type { ResponseMessage } from './call.js';
-import type { ClientAuth } from './clientAuth.js';
-import type { Connection } from './connection.js';
+import type { ResponseMessage } from './calls/call.js';
+import type { ClientAuth } from './auth/clientAuth.js';
+import type { Connection } from './socket/connection.js';
 import type { ClientGrants } from './grants/clientGrants.js';
-import type { RequestManager } from './requestManager.js';
+import type { RequestManager } from './calls/requestManager.js';
 
 /** Who takes which incoming message. */
 export interface InboundTargets {

@@ -19,13 +19,13 @@ export type TRPCWebSocketClient = WsClient;
 
 export { WsClient } from './wsClient.js';
 export type { ClientStats, SessionInfo, WsAuthState, WsConnectionState, WsRequestOptions } from './wsClient.js';
-export { AuthState } from './authState.js';
-export { CredentialsReason } from './credentials.js';
-export type { CredentialsRequest } from './credentials.js';
-export { createTokenSource, jwtExpiresAtMs, tokenSourceDefaults } from './tokenSource.js';
-export type { TokenSource, TokenSourceOptions } from './tokenSource.js';
+export { AuthState } from './auth/authState.js';
+export { CredentialsReason } from './auth/credentials.js';
+export type { CredentialsRequest } from './auth/credentials.js';
+export { createTokenSource, jwtExpiresAtMs, tokenSourceDefaults } from './auth/tokenSource.js';
+export type { TokenSource, TokenSourceOptions } from './auth/tokenSource.js';
 export type { AuthenticatedResult } from '../protocol/index.js';
-export type { WsConnectionInfo } from './connection.js';
+export type { WsConnectionInfo } from './socket/connection.js';
 export { wsLink } from './wsLink.js';
 export type { WebSocketLinkOptions } from './wsLink.js';
 export type { GrantOption, GrantProvider, GrantRequest, GrantRequestReason } from './grants/types.js';
@@ -38,9 +38,9 @@ export type {
   LazyOptions,
   WebSocketClientOptions,
 } from './options.js';
-export { backoffDefaults, fullJitterBackoff } from './backoff.js';
-export type { BackoffOptions } from './backoff.js';
-export { decideAfterClose } from './closePolicy.js';
-export type { CloseDecision } from './closePolicy.js';
+export { backoffDefaults, fullJitterBackoff } from './socket/backoff.js';
+export type { BackoffOptions } from './socket/backoff.js';
+export { decideAfterClose } from './socket/closePolicy.js';
+export type { CloseDecision } from './socket/closePolicy.js';
 export { TRPCWebSocketClosedError } from './errors.js';
-export type { ServerInfo } from './negotiation.js';
+export type { ServerInfo } from './socket/negotiation.js';

@@ -1,7 +1,7 @@
 import type { Encoder } from '@trpc/client';
 import type { TRPCRequestInfo } from '@trpc/server/http';
-import { fullJitterBackoff } from './backoff.js';
-import type { CredentialsRequest } from './credentials.js';
+import { fullJitterBackoff } from './socket/backoff.js';
+import type { CredentialsRequest } from './auth/credentials.js';
 
 /** A value, or a function (sync or async) that returns it; functions are called for every new socket. */
 export type CallbackOrValue<T> = T | (() => T | Promise<T>);

@@ -6,7 +6,7 @@
 import type { TRPCCombinedDataTransformer } from '@trpc/server';
 import type { TRPCResponseMessage } from '@trpc/server/rpc';
 import { transformResult } from '@trpc/server/unstable-core-do-not-import';
-import type { ResponseMessage } from './call.js';
+import type { ResponseMessage } from './calls/call.js';
 
 export { getTransformer } from '@trpc/client/unstable-internals';
 export type { TransformerOptions, TRPCConnectionState } from '@trpc/client/unstable-internals';

@@ -2,35 +2,35 @@ import type { OperationResultEnvelope, TRPCClientError } from '@trpc/client';
 import type { AnyTRPCRouter } from '@trpc/server';
 import type { BehaviorSubject, Observable } from '@trpc/server/observable';
 import type { AuthenticatedResult } from '../protocol/index.js';
-import { AuthTransitionReason } from './authState.js';
-import type { ClientStats, SessionInfo } from './clientAuth.js';
-import { ClientAuth } from './clientAuth.js';
+import { AuthTransitionReason } from './auth/authState.js';
+import type { ClientStats, SessionInfo } from './auth/clientAuth.js';
+import { ClientAuth } from './auth/clientAuth.js';
 import type { StockConnectionState, WsAuthState, WsConnectionState } from './clientState.js';
 import { ClientState, CONNECTING, connectingWith, IDLE, PENDING } from './clientState.js';
-import { decideAfterClose, wasAccepted } from './closePolicy.js';
-import type { ConnectionListener, ConnectionTransition, WsConnectionInfo } from './connection.js';
-import type { ServerInfo } from './negotiation.js';
-import { Connection, ConnectionState, TransitionReason } from './connection.js';
+import { decideAfterClose, wasAccepted } from './socket/closePolicy.js';
+import type { ConnectionListener, ConnectionTransition, WsConnectionInfo } from './socket/connection.js';
+import type { ServerInfo } from './socket/negotiation.js';
+import { Connection, ConnectionState, TransitionReason } from './socket/connection.js';
 import { closeErrorOf, errorEventOf, TRPCWebSocketClosedError } from './errors.js';
 import type { ResolvedOptions, WebSocketClientOptions } from './options.js';
 import { resolveOptions } from './options.js';
-import type { Call } from './call.js';
+import type { Call } from './calls/call.js';
 import type { InboundTargets } from './inbound.js';
 import { routeInbound } from './inbound.js';
-import type { CallHost, WsRequestOptions } from './callObservable.js';
-import { callObservable } from './callObservable.js';
-import { IdleTimer } from './idleTimer.js';
-import { RequestManager } from './requestManager.js';
-import { Dialer } from './dialer.js';
-import { SocketSlots } from './socketSlots.js';
+import type { CallHost, WsRequestOptions } from './calls/callObservable.js';
+import { callObservable } from './calls/callObservable.js';
+import { IdleTimer } from './socket/idleTimer.js';
+import { RequestManager } from './calls/requestManager.js';
+import { Dialer } from './socket/dialer.js';
+import { SocketSlots } from './socket/socketSlots.js';
 import { callSafely } from './userCallback.js';
 import { ClientGrants } from './grants/clientGrants.js';
 
 type ClientError = TRPCClientError<AnyTRPCRouter>;
 
 export type { WsAuthState, WsConnectionState } from './clientState.js';
-export type { ClientStats, SessionInfo } from './clientAuth.js';
-export type { WsRequestOptions } from './callObservable.js';
+export type { ClientStats, SessionInfo } from './auth/clientAuth.js';
+export type { WsRequestOptions } from './calls/callObservable.js';
 
 /**
  * A WebSocket client for tRPC: one socket in use at a time (two while a server-requested
@@ -67,7 +67,7 @@ export class WsClient {
     onNegotiated: (connection) => {
       this.auth.onSocketChanged(AuthTransitionReason.Negotiated);
       // Grant subscriptions wait to learn whether the token goes beside the input or in it.
-      if (this.requests.holdsGrants && connection === this.sockets.active && connection.isReady) this.requests.flushTo(connection);
+      if (this.requests.grantSends.holds && connection === this.sockets.active && connection.isReady) this.requests.flushTo(connection);
     },
   };
 
@@ -90,7 +90,7 @@ export class WsClient {
       retryDelayMs: (attemptIndex) => this.options.retryDelayMs(attemptIndex),
       send: (call) => {
         const { active } = this.sockets;
-        if (active?.isReady) this.requests.sendGranted(call, active);
+        if (active?.isReady) this.requests.grantSends.send(call, active);
       },
     });
     this.callHost = { requests: this.requests, submit: (call) => this.submit(call) };

@@ -3,7 +3,7 @@ import { TRPCClientError } from '@trpc/client';
 import { WebSocketServer } from 'ws';
 import { CloseCode } from '../../src/protocol/index.js';
 import { decideAfterClose, TRPCWebSocketClosedError } from '../../src/client/index.js';
-import { STABLE_SOCKET_MS, wasAccepted } from '../../src/client/closePolicy.js';
+import { STABLE_SOCKET_MS, wasAccepted } from '../../src/client/socket/closePolicy.js';
 import { connect, disposeAll, sleep, waitFor } from './harness.js';
 
 afterEach(disposeAll);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Credentials } from '../../src/client/credentials.js';
+import { Credentials } from '../../src/client/auth/credentials.js';
 import { createTokenSource } from '../../src/client/index.js';
 
 function gate<T>() {

@@ -12,7 +12,7 @@ import type { WebSocket as ServerSocket } from 'ws';
 import { WebSocket as WsWebSocket, WebSocketServer } from 'ws';
 import type { WebSocketClientOptions, WsClient } from '../../src/client/index.js';
 import { createWSClient, wsLink } from '../../src/client/index.js';
-import { isNodeWs } from '../../src/client/frameListener.js';
+import { isNodeWs } from '../../src/client/socket/frameListener.js';
 import type { TestRouter } from '../fixtures/router.js';
 import { createTestRouter } from '../fixtures/router.js';
 import type { RunningServer } from '../fixtures/servers.js';

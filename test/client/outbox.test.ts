@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Connection, ConnectionState } from '../../src/client/connection.js';
-import type { ConnectionListener } from '../../src/client/connection.js';
+import { Connection, ConnectionState } from '../../src/client/socket/connection.js';
+import type { ConnectionListener } from '../../src/client/socket/connection.js';
 import { resolveOptions } from '../../src/client/options.js';
-import { MAX_MESSAGES_PER_FRAME } from '../../src/client/outbox.js';
+import { MAX_MESSAGES_PER_FRAME } from '../../src/client/socket/outbox.js';
 import { createTRPCClient } from '@trpc/client';
 import { createWSClient, wsLink } from '../../src/client/index.js';
 import type { WsClient } from '../../src/client/index.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Connection } from '../../src/client/connection.js';
+import { Connection } from '../../src/client/socket/connection.js';
 import { resolveOptions } from '../../src/client/options.js';
-import { SocketSlots } from '../../src/client/socketSlots.js';
+import { SocketSlots } from '../../src/client/socket/socketSlots.js';
 import { NodeWebSocket } from './harness.js';
 
 const options = resolveOptions({ url: 'ws://127.0.0.1:1', WebSocket: NodeWebSocket });

@@ -2,7 +2,7 @@ import { transformResult } from '@trpc/server/unstable-core-do-not-import';
 import type { TRPCResponseMessage } from '@trpc/server/rpc';
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import type { ResponseMessage } from '../../src/client/call.js';
+import type { ResponseMessage } from '../../src/client/calls/call.js';
 import { deserializeResponse } from '../../src/client/trpcInternals.js';
 
 const identity = { serialize: (value: unknown) => value, deserialize: (value: unknown) => value };

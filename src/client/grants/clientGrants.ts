@@ -6,10 +6,10 @@
  */
 import type { ErrorMessage } from '../../protocol/index.js';
 import { grantErrorReason, GrantReason } from '../../protocol/grants.js';
-import type { Call, ResponseMessage } from '../call.js';
-import type { Connection } from '../connection.js';
-import { Negotiation } from '../negotiation.js';
-import type { RequestManager } from '../requestManager.js';
+import type { Call, ResponseMessage } from '../calls/call.js';
+import type { Connection } from '../socket/connection.js';
+import { Negotiation } from '../socket/negotiation.js';
+import type { RequestManager } from '../calls/requestManager.js';
 import { grantProviderError, grantWithdrawnError } from './grantErrors.js';
 import { grantMessage, isFinalGrantError, readGrantRefresh } from './grantFrames.js';
 import type { GrantRefreshState, SubscriptionGrant } from './subscriptionGrant.js';

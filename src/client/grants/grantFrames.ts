@@ -1,6 +1,6 @@
 /** Reading `lanyard.grant.refresh` and the answers to `lanyard.grant`, and building `lanyard.grant` (PROTOCOL.md § 5.2). */
 import type { GrantMessage, GrantRefreshRequest } from '../../protocol/grants.js';
-import type { ResponseMessage } from '../call.js';
+import type { ResponseMessage } from '../calls/call.js';
 
 /** What the client reads of a `lanyard.grant.refresh`. */
 export type GrantRefreshAsk = Pick<GrantRefreshRequest['params'], 'subscription' | 'seq' | 'deadlineMs'>;

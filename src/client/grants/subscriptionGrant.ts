@@ -6,9 +6,9 @@ import type { TRPCCombinedDataTransformer } from '@trpc/server';
 import { TRPCClientError } from '@trpc/client';
 import type { RequestMessage } from '../../protocol/index.js';
 import { GRANT_INPUT_KEY } from '../../protocol/grants.js';
-import type { Call } from '../call.js';
-import type { Connection } from '../connection.js';
-import { Negotiation } from '../negotiation.js';
+import type { Call } from '../calls/call.js';
+import type { Connection } from '../socket/connection.js';
+import { Negotiation } from '../socket/negotiation.js';
 import { grantInputError } from './grantErrors.js';
 import type { GrantProvider } from './types.js';
 

@@ -2,11 +2,11 @@ import type { OperationResultEnvelope } from '@trpc/client';
 import { TRPCClientError } from '@trpc/client';
 import type { AnyTRPCRouter, TRPCCombinedDataTransformer } from '@trpc/server';
 import type { Observer, Unsubscribable } from '@trpc/server/observable';
-import type { ProcedureType } from '../protocol/index.js';
+import type { ProcedureType } from '../../protocol/index.js';
 import type { Call, ResponseMessage, Route } from './call.js';
-import type { SubscriptionGrant } from './grants/subscriptionGrant.js';
+import type { SubscriptionGrant } from '../grants/subscriptionGrant.js';
 import type { RequestManager } from './requestManager.js';
-import { deserializeResponse } from './trpcInternals.js';
+import { deserializeResponse } from '../trpcInternals.js';
 
 type ClientError = TRPCClientError<AnyTRPCRouter>;
 type Envelope = OperationResultEnvelope<unknown, ClientError>;

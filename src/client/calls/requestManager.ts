@@ -1,30 +1,25 @@
-import type { ErrorMessage, RequestMessage, SubscriptionStopMessage } from '../protocol/index.js';
+import type { RequestMessage, SubscriptionStopMessage } from '../../protocol/index.js';
 import type { Call, ResponseMessage, Route, Stops } from './call.js';
 import { acceptTrackedEvent, Role } from './call.js';
-import type { Connection } from './connection.js';
-import { HOLD } from './grants/subscriptionGrant.js';
+import type { Connection } from '../socket/connection.js';
+import type { GrantSendHooks } from './grantSends.js';
+import { GrantFlush, GrantSends } from './grantSends.js';
 import { RouteTable } from './routeTable.js';
-import { rethrowLater } from './userCallback.js';
+import { rethrowLater } from '../userCallback.js';
 
 /** What the client learns from the manager. */
-export interface RequestManagerHooks {
+export interface RequestManagerHooks extends GrantSendHooks {
   /** A route on `connection` went away: the socket may now be drained. */
   onRouteRemoved(connection: Connection): void;
   /** The last live call ended. */
   onIdle(): void;
-  /**
-   * A grant subscription is queued again and needs a token before it is sent: `'resume'` (it lost
-   * its socket) or `'expiring'` (a stock server ended it for an expiring grant, see {@link renewsGrant}).
-   */
-  onGrantRequeued(call: Call, reason: 'resume' | 'expiring'): void;
-  /** A grant subscription's server ended it with `message`: whether to send it again with a fresh token instead of failing it. */
-  renewsGrant(call: Call, message: ErrorMessage): boolean;
 }
 
 /**
  * Bookkeeping of calls: the queue of calls not yet sent, every wire id in flight (O(1)
  * lookup per incoming frame), subscriptions with their `lastEventId`, and the move of a
- * subscription from one socket to another with tracked event ids de-duplicated.
+ * subscription from one socket to another with tracked event ids de-duplicated. Grant
+ * subscriptions take their way to a socket through {@link GrantSends}.
  */
 export class RequestManager {
   private lastWireId = 0;
@@ -32,10 +27,18 @@ export class RequestManager {
   private readonly calls = new Set<Call>();
   private readonly queue = new Set<Call>();
   private settledWaiters: Array<() => void> = [];
-  /** The last {@link flushTo} left a grant subscription waiting (for its token, or for the socket to negotiate). */
-  public holdsGrants = false;
+  /** How grant subscriptions are sent, wait, fail and are renewed. */
+  public readonly grantSends: GrantSends;
 
-  constructor(private readonly hooks: RequestManagerHooks) {}
+  constructor(private readonly hooks: RequestManagerHooks) {
+    const routing = {
+      queue: this.queue,
+      route: (call: Call, connection: Connection, role: Role, params?: RequestMessage['params']) => this.route(call, connection, role, params),
+      remove: (route: Route, sendStop: boolean) => this.remove(route, sendStop),
+      fail: (call: Call, error: Error) => this.fail(call, error),
+    };
+    this.grantSends = new GrantSends(routing, hooks);
+  }
 
   /** Registers a new call; it is then sent with {@link sendNow} or queued with {@link enqueue}. */
   public register(call: Call): void {
@@ -79,24 +82,6 @@ export class RequestManager {
   }
 
   /**
-   * Sends the queued grant subscription `call` on the ready `connection` once its token came (see
-   * `SubscriptionGrant.paramsOn`): it stays queued while it must wait, fails when its token cannot
-   * travel there.
-   */
-  public sendGranted(call: Call, connection: Connection): void {
-    if (call.grant === null || !this.queue.has(call)) return;
-    const granted = call.grant.paramsOn(call, connection, false);
-    if (granted === HOLD) {
-      this.holdsGrants = true;
-    } else if (granted instanceof Error) {
-      this.finish(call, null, granted, 'all');
-    } else {
-      this.queue.delete(call);
-      connection.send(this.route(call, connection, Role.Primary, granted));
-    }
-  }
-
-  /**
    * Sends, in ONE frame, everything `connection` should now carry: every queued call, and a
    * resubscription (with `lastEventId`, under a new id) of each subscription another socket
    * still answers. That socket keeps delivering until this one says `started`.
@@ -104,25 +89,16 @@ export class RequestManager {
   public flushTo(connection: Connection): void {
     const batch: RequestMessage[] = [];
     // Grant subscriptions that cannot go yet (see `SubscriptionGrant.paramsOn`), or cannot go at all.
-    let held: Call[] | undefined;
-    let failed: Array<[Call, Error]> | undefined;
-    this.holdsGrants = false;
+    let grants: GrantFlush | null = null;
+    this.grantSends.holds = false;
     for (const call of this.calls) {
       const { primary, successor } = call;
       if (call.method !== 'subscription' || primary === null || primary.connection === connection) continue;
       if (successor?.connection === connection) continue;
       let params: RequestMessage['params'] | undefined;
       if (call.grant !== null) {
-        const granted = call.grant.paramsOn(call, connection, true);
-        if (granted === HOLD) {
-          this.holdsGrants = true; // it stays where it runs until this socket can take it
-          continue;
-        }
-        if (granted instanceof Error) {
-          (failed ??= []).push([call, granted]);
-          continue;
-        }
-        params = granted;
+        params = (grants ??= new GrantFlush()).paramsOn(call, call.grant, connection, true);
+        if (params === undefined) continue; // it stays where it runs until this socket can take it, or fails below
       }
       if (successor !== null) this.remove(successor, true); // it was moving to a socket that lost its place
       call.overlap ??= new Set();
@@ -133,18 +109,16 @@ export class RequestManager {
         batch.push(this.route(call, connection, Role.Primary));
         continue;
       }
-      const granted = call.grant.paramsOn(call, connection, false);
-      if (granted === HOLD) (held ??= []).push(call);
-      else if (granted instanceof Error) (failed ??= []).push([call, granted]);
-      else batch.push(this.route(call, connection, Role.Primary, granted));
+      const params = (grants ??= new GrantFlush()).paramsOn(call, call.grant, connection, false);
+      if (params !== undefined) batch.push(this.route(call, connection, Role.Primary, params));
     }
     this.queue.clear();
-    if (held !== undefined) {
-      this.holdsGrants = true;
-      for (const call of held) this.queue.add(call);
+    if (grants?.holds) {
+      this.grantSends.holds = true;
+      grants.requeueHeld(this.queue);
     }
     if (batch.length > 0) connection.sendFrame(batch.length === 1 ? batch[0] : batch);
-    if (failed !== undefined) for (const [call, error] of failed) this.finish(call, null, error, 'all');
+    grants?.failRejected(this);
   }
 
   /**
@@ -262,10 +236,7 @@ export class RequestManager {
 
   private onPrimaryMessage(call: Call, message: ResponseMessage): void {
     if (!('result' in message) || call.method !== 'subscription') {
-      if (call.grant !== null && 'error' in message && this.hooks.renewsGrant(call, message)) {
-        this.requeueForGrant(call);
-        return;
-      }
+      if (call.grant !== null && 'error' in message && this.grantSends.renewed(call, message)) return;
       this.finish(call, message, null, 'others');
       return;
     }
@@ -285,21 +256,6 @@ export class RequestManager {
         this.finish(call, message, null, 'others');
         return;
     }
-  }
-
-  /**
-   * The server ended a grant subscription whose grant is renewed: it is sent again, from its last
-   * tracked event, once a fresh token came. The subscriber sees nothing (not even `started` again).
-   */
-  private requeueForGrant(call: Call): void {
-    const { primary, successor } = call;
-    call.primary = null;
-    call.successor = null;
-    call.overlap = null;
-    if (primary !== null) this.removeRoute(primary); // ended by the server: its `stopped` is not waited for
-    if (successor !== null) this.remove(successor, true);
-    this.queue.add(call);
-    this.hooks.onGrantRequeued(call, 'expiring');
   }
 
   /** A moved subscription's old socket: only events without ids (which cannot be replayed) still count. */

@@ -3,8 +3,8 @@
  * trpc-lanyard server answers with `lanyard.hello` as its first frame. A stock server ignores
  * the flag and never says hello, and the client then sends it nothing but stock frames.
  */
-import type { HelloNotification } from '../protocol/index.js';
-import { CONNECTION_PARAMS_FLAG, LANYARD_FLAG } from '../protocol/index.js';
+import type { HelloNotification } from '../../protocol/index.js';
+import { CONNECTION_PARAMS_FLAG, LANYARD_FLAG } from '../../protocol/index.js';
 
 /** What a trpc-lanyard server says in its `lanyard.hello` frame. */
 export type ServerInfo = HelloNotification['params'];

@@ -13,14 +13,14 @@
  */
 import { TRPCClientError } from '@trpc/client';
 import type { AnyTRPCRouter } from '@trpc/server';
-import type { AuthenticatedResult } from '../protocol/index.js';
-import { AuthRefusalReason } from '../protocol/index.js';
+import type { AuthenticatedResult } from '../../protocol/index.js';
+import { AuthRefusalReason } from '../../protocol/index.js';
 import { authenticateMessage, readAuthenticated, refusalReasonOf } from './authFrames.js';
-import type { ResponseMessage } from './call.js';
-import type { Connection } from './connection.js';
+import type { ResponseMessage } from '../calls/call.js';
+import type { Connection } from '../socket/connection.js';
 import { CredentialsReason } from './credentials.js';
-import { Negotiation } from './negotiation.js';
-import type { ConnectionParams } from './options.js';
+import { Negotiation } from '../socket/negotiation.js';
+import type { ConnectionParams } from '../options.js';
 
 type ClientError = TRPCClientError<AnyTRPCRouter>;
 

@@ -1,4 +1,4 @@
-import { CloseCode } from '../protocol/index.js';
+import { CloseCode } from '../../protocol/index.js';
 
 /**
  * What the client does after its socket closed:

@@ -2,9 +2,9 @@
  * The auth-lifecycle extension frames (PROTOCOL.md § 5.1) as the client reads and writes them.
  * Only ever exchanged with a server that said `lanyard.hello`.
  */
-import type { AuthenticatedResult, AuthenticateMessage, RefreshRequest, SessionNotification } from '../protocol/index.js';
-import { AuthRefusalReason } from '../protocol/index.js';
-import type { ConnectionParams } from './options.js';
+import type { AuthenticatedResult, AuthenticateMessage, RefreshRequest, SessionNotification } from '../../protocol/index.js';
+import { AuthRefusalReason } from '../../protocol/index.js';
+import type { ConnectionParams } from '../options.js';
 
 /**
  * The `lanyard.authenticate` message carrying fresh credentials on request id `id`; `answers`:

@@ -2,8 +2,8 @@
  * The client's one credential source: `connectionParams`, evaluated for every new socket and
  * for every in-band re-authentication, single-flight.
  */
-import type { ConnectionParams, ConnectionParamsOption } from './options.js';
-import { isPromiseLike } from './options.js';
+import type { ConnectionParams, ConnectionParamsOption } from '../options.js';
+import { isPromiseLike } from '../options.js';
 
 /** Why the client asks for credentials; handed to a `connectionParams` function. */
 export const CredentialsReason = {

@@ -4,16 +4,16 @@
  * `lanyard.refresh`, `authState`, and the counters.
  */
 import { TRPCClientError } from '@trpc/client';
-import type { AuthenticatedResult } from '../protocol/index.js';
+import type { AuthenticatedResult } from '../../protocol/index.js';
 import { isRefreshRequest, readSession, refreshSeqOf } from './authFrames.js';
 import { AuthTransitionReason, authStateOf } from './authState.js';
-import type { ResponseMessage } from './call.js';
-import type { ClientState } from './clientState.js';
-import type { CloseDecision } from './closePolicy.js';
-import type { Connection } from './connection.js';
+import type { ResponseMessage } from '../calls/call.js';
+import type { ClientState } from '../clientState.js';
+import type { CloseDecision } from '../socket/closePolicy.js';
+import type { Connection } from '../socket/connection.js';
 import { Credentials, CredentialsReason } from './credentials.js';
-import { Negotiation } from './negotiation.js';
-import type { ConnectionParams, ConnectionParamsOption } from './options.js';
+import { Negotiation } from '../socket/negotiation.js';
+import type { ConnectionParams, ConnectionParamsOption } from '../options.js';
 import { Reauthentication } from './reauthentication.js';
 
 /** Counters of the client's life, for UIs and demos. */

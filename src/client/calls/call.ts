@@ -1,7 +1,7 @@
 /** The records the request manager keeps: one {@link Call} per subscriber, one {@link Route} per wire id. */
-import type { DataResultMessage, ErrorMessage, LifecycleResultMessage, ProcedureType } from '../protocol/index.js';
-import type { Connection } from './connection.js';
-import type { SubscriptionGrant } from './grants/subscriptionGrant.js';
+import type { DataResultMessage, ErrorMessage, LifecycleResultMessage, ProcedureType } from '../../protocol/index.js';
+import type { Connection } from '../socket/connection.js';
+import type { SubscriptionGrant } from '../grants/subscriptionGrant.js';
 
 /** A server message that answers one call. */
 export type ResponseMessage = DataResultMessage | LifecycleResultMessage | ErrorMessage;

@@ -1,5 +1,5 @@
-import type { AuthenticatedResult, ConnectionParamsMessage } from '../protocol/index.js';
-import { PING, PONG } from '../protocol/index.js';
+import type { AuthenticatedResult, ConnectionParamsMessage } from '../../protocol/index.js';
+import { PING, PONG } from '../../protocol/index.js';
 import type { FrameData } from './frameListener.js';
 import { listenForFrames } from './frameListener.js';
 import type { FrameSink } from './frameLimit.js';
@@ -9,9 +9,9 @@ import { Outbox } from './outbox.js';
 import type { ServerInfo } from './negotiation.js';
 import { Negotiation, readHello, withQueryFlags } from './negotiation.js';
 import { holdWrites } from './writeHold.js';
-import type { ConnectionParams, ResolvedOptions } from './options.js';
-import { resultOf } from './options.js';
-import { settle } from './settle.js';
+import type { ConnectionParams, ResolvedOptions } from '../options.js';
+import { resultOf } from '../options.js';
+import { settle } from '../settle.js';
 import type { ConnectionListener, WsConnectionInfo } from './connectionState.js';
 import { ConnectionState, nextStates, TransitionReason } from './connectionState.js';
 

@@ -3,9 +3,9 @@
  * It is derived from the socket calls go to (and whether an in-band refresh runs on it); every
  * change goes through `ClientState.transitionAuth()` with one {@link AuthTransitionReason}.
  */
-import type { Connection } from './connection.js';
-import { ConnectionState } from './connection.js';
-import { Negotiation } from './negotiation.js';
+import type { Connection } from '../socket/connection.js';
+import { ConnectionState } from '../socket/connection.js';
+import { Negotiation } from '../socket/negotiation.js';
 
 /** Where the client stands with the server's authentication. */
 export const AuthState = {

@@ -1,5 +1,5 @@
 import type { Route } from './call.js';
-import type { Connection } from './connection.js';
+import type { Connection } from '../socket/connection.js';
 
 /**
  * Every wire id in flight, found by id (O(1) per incoming frame), with a count per socket.

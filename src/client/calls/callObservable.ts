@@ -2,8 +2,8 @@ import type { Operation, OperationResultEnvelope, TRPCClientError } from '@trpc/
 import type { AnyTRPCRouter, TRPCCombinedDataTransformer } from '@trpc/server';
 import type { Observable, Observer, Unsubscribable } from '@trpc/server/observable';
 import type { Call } from './call.js';
-import { SubscriptionGrant } from './grants/subscriptionGrant.js';
-import type { GrantProvider } from './grants/types.js';
+import { SubscriptionGrant } from '../grants/subscriptionGrant.js';
+import type { GrantProvider } from '../grants/types.js';
 import { ObservedCall } from './observedCall.js';
 import type { RequestManager } from './requestManager.js';
 
