@@ -188,3 +188,18 @@ it('keeps the token when a reconnect notification moves the subscription to a ne
   expect(fixture.verifications.map((v) => v.token)).toEqual(['grant-1', 'grant-1']); // the move re-verified the same token
   expect(errors).toEqual([]);
 });
+
+it('does not ask for a token when the socket closes for good (a revocation): the subscription fails with the close', async () => {
+  const fixture = createGrantFixture();
+  const server = await serveLanyard(fixture);
+  const provider = issuer(fixture, 60_000);
+  const { trpc } = connect(server.url, provider.grant);
+  const errors: unknown[] = [];
+  trpc.doc.subscribe({ docId: 'd1' }, { onError: (e) => errors.push(e) });
+  await vi.waitFor(() => expect(fixture.running('doc', 'd1')).toBe(1));
+  server.handler!.revoke(() => true, { reason: 'revoked in a test' });
+  await vi.waitFor(() => expect(errors).toHaveLength(1));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(provider.reasons()).toEqual(['subscribe']);
+  expect(grantErrorReason(errors[0])).toBeNull();
+});

@@ -111,7 +111,12 @@ export class ClientGrants {
   private ask(call: GrantCall, reason: GrantRequestReason): Promise<string | null | undefined> {
     const { grant } = call;
     if (grant.flight !== null) return grant.flight;
-    const flight = Promise.resolve().then(() => grant.provider({ path: call.path, input: grant.rawInput, reason }));
+    // Asked on a fresh microtask: a socket closed for good ('stop') fails its calls right after
+    // queuing them again, and a call that ended meanwhile must not ask the app for a token.
+    const flight = Promise.resolve().then(() => {
+      if (call.ended) throw new Error('the subscription ended before its grant was asked for');
+      return grant.provider({ path: call.path, input: grant.rawInput, reason });
+    });
     grant.flight = flight;
     const land = () => {
       if (grant.flight === flight) grant.flight = null;
