@@ -44,3 +44,5 @@ export { decideAfterClose } from './socket/closePolicy.js';
 export type { CloseDecision } from './socket/closePolicy.js';
 export { TRPCWebSocketClosedError } from './errors.js';
 export type { ServerInfo } from './socket/negotiation.js';
+export { bearerEventSourceOptions, freshCredentialsRetry } from './auth/httpCredentials.js';
+export type { BearerEventSourceOptions, EventSourceFetch, FreshCredentialsRetryOptions } from './auth/httpCredentials.js';

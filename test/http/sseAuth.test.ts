@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { isSubscriptionEndedError, shouldRetryWithFreshCredentials, streamEndReason, StreamEndReason } from '../../src/protocol/index.js';
 import { applyWSSHandler } from '../../src/server/index.js';
+import { bearerEventSourceOptions, createTokenSource, freshCredentialsRetry } from '../../src/client/index.js';
 import { eventually } from '../broker/redisHarness.js';
 import type { SseRouter, SseServer } from '../fixtures/sseServer.js';
 import { authenticate, issueToken, startSseServer } from '../fixtures/sseServer.js';
@@ -221,5 +222,74 @@ describe('SSE streams and the WebSocket handler: one registry of live sessions',
     await eventually(() => ended.errors.length === 1, 'bob ends');
     expect(isSubscriptionEndedError(ended.errors[0])).toBe(true);
     expect((ended.errors[0] as TRPCClientError<SseRouter>).data?.code).toBe('NOT_FOUND');
+  });
+});
+
+describe('our token source driving stock HTTP links', () => {
+  /** A token source over the fixture's tokens (`user.issuedAt.expiresAt`), counting fetches. */
+  function tokenSource(lifetimeMs: number) {
+    const fetched: string[] = [];
+    const tokens = createTokenSource({
+      fetchToken: async () => {
+        const token = issueToken('alice', lifetimeMs);
+        fetched.push(token);
+        return token;
+      },
+      expiresAtMs: (token) => Number(token.split('.')[2]),
+      expiryMarginMs: 100,
+    });
+    return { tokens, fetched };
+  }
+
+  it('puts the token in a header of every SSE request and refreshes it before each reopened stream: every event once, never a stale token', async () => {
+    const server = await serve({ refreshAheadMs: 300 });
+    const { tokens, fetched } = tokenSource(1_000);
+    const trpc = createTRPCClient<SseRouter>({
+      links: [
+        retryLink(freshCredentialsRetry(tokens)),
+        httpSubscriptionLink<SseRouter, typeof EventSource>({ url: server.url, EventSource, eventSourceOptions: bearerEventSourceOptions(tokens) }),
+      ],
+    });
+    const seen = { events: [] as number[], errors: [] as unknown[] };
+    const subscription = trpc.feed.subscribe({}, { onData: (e) => void seen.events.push(e.data), onError: (e) => void seen.errors.push(e) });
+    cleanups.push(() => subscription.unsubscribe());
+    await eventually(() => server.running() === 1, 'the stream runs');
+    const published: number[] = [];
+    const until = Date.now() + 4_000;
+    while (Date.now() < until) {
+      published.push(server.publish());
+      await sleep(20);
+    }
+    await eventually(() => seen.events.length === published.length, 'every event');
+    expect(seen.events).toEqual(published);
+    expect(seen.errors).toEqual([]);
+    expect(server.starts.length).toBeGreaterThanOrEqual(5);
+    // Each stream opened with a token fetched for it: the stream before it had ended for that token's predecessor.
+    const sent = server.requests.map((request) => request.authorization?.slice('Bearer '.length));
+    expect(new Set(sent).size).toBe(server.requests.length);
+    expect(sent.every((token) => token !== undefined && fetched.includes(token))).toBe(true);
+    for (const { url } of server.requests) expect(url).not.toMatch(/alice\.\d/);
+  });
+
+  it('retries a call refused for an expired session once, with a refreshed token', async () => {
+    const server = await serve();
+    const { tokens, fetched } = tokenSource(60_000);
+    let first = true;
+    const trpc = createTRPCClient<SseRouter>({
+      links: [
+        retryLink(freshCredentialsRetry(tokens)),
+        httpLink({
+          url: server.url,
+          headers: async () => {
+            // The first request presents a token the server's clock says has expired.
+            if (first) return (first = false), { authorization: `Bearer ${issueToken('alice', -1)}` };
+            return { authorization: `Bearer ${await tokens.get()}` };
+          },
+        }),
+      ],
+    });
+    expect(await trpc.me.query()).toBe('alice');
+    expect(server.requests).toHaveLength(2);
+    expect(fetched).toHaveLength(1);
   });
 });
