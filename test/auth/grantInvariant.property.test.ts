@@ -14,20 +14,13 @@ import fc from 'fast-check';
 import { afterEach, expect, it, vi } from 'vitest';
 import type { GrantSession } from '../fixtures/grantRouter.js';
 import { createGrantFixture } from '../fixtures/grantRouter.js';
-import { useRawServer } from '../fixtures/rawHarness.js';
+import { settle, useRawServer } from '../fixtures/rawHarness.js';
 
 const raw = useRawServer();
 afterEach(() => {
   vi.useRealTimers();
 });
 
-const turn = () => new Promise((resolve) => setImmediate(resolve));
-
-/** Lets real socket I/O flow while the fake clock stands still (see the auth invariant). */
-async function settle(delivered: () => boolean): Promise<void> {
-  for (let i = 0; i < 5_000 && !delivered(); i++) await turn();
-  for (let i = 0; i < 10; i++) await turn();
-}
 
 type Answer = 'fresh' | 'refused' | 'expired' | 'failing' | 'none';
 

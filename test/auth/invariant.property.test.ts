@@ -16,23 +16,13 @@ import type { AuthenticateOptions } from '../../src/server/index.js';
 import type { TestSession } from '../fixtures/authRouter.js';
 import { createAuthFixture } from '../fixtures/authRouter.js';
 import { defaultSameAuthorization } from '../../src/server/auth/sameAuthorization.js';
-import { useRawServer } from '../fixtures/rawHarness.js';
+import { settle, useRawServer } from '../fixtures/rawHarness.js';
 
 const raw = useRawServer();
 afterEach(() => {
   vi.useRealTimers();
 });
 
-const turn = () => new Promise((resolve) => setImmediate(resolve));
-
-/**
- * Lets real socket I/O flow while the fake clock stands still: until the server has read every
- * frame sent so far, then a few more turns for what those frames set off.
- */
-async function settle(delivered: () => boolean): Promise<void> {
-  for (let i = 0; i < 5_000 && !delivered(); i++) await turn();
-  for (let i = 0; i < 10; i++) await turn();
-}
 
 /** Mostly valid tokens (so procedures run and expire), often refused ones. */
 const tokenArb = fc.oneof(

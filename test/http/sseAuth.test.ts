@@ -64,6 +64,17 @@ function watch(client: ReturnType<typeof sseClient>) {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Publishes an event every 20 ms for `ms`; resolves with their numbers. */
+async function publishFor(server: SseServer, ms: number): Promise<number[]> {
+  const published: number[] = [];
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    published.push(server.publish());
+    await sleep(20);
+  }
+  return published;
+}
+
 describe('SSE streams under createHttpAuth', () => {
   it('ends each stream typed before its session expires; the retryLink recipe reopens it with fresh credentials: every event once, never a token in a URL', async () => {
     const server = await serve({ refreshAheadMs: 300 });
@@ -71,12 +82,7 @@ describe('SSE streams under createHttpAuth', () => {
     const client = sseClient(server.url, () => (issued++, issueToken('alice', 1_000)));
     const seen = watch(client);
     await eventually(() => server.running() === 1, 'the stream runs');
-    const published: number[] = [];
-    const until = Date.now() + 4_000;
-    while (Date.now() < until) {
-      published.push(server.publish());
-      await sleep(20);
-    }
+    const published = await publishFor(server, 4_000);
     await eventually(() => seen.events.length === published.length, 'every event');
     await sleep(100);
     expect(seen.events).toEqual(published);
@@ -254,12 +260,7 @@ describe('our token source driving stock HTTP links', () => {
     const subscription = trpc.feed.subscribe({}, { onData: (e) => void seen.events.push(e.data), onError: (e) => void seen.errors.push(e) });
     cleanups.push(() => subscription.unsubscribe());
     await eventually(() => server.running() === 1, 'the stream runs');
-    const published: number[] = [];
-    const until = Date.now() + 4_000;
-    while (Date.now() < until) {
-      published.push(server.publish());
-      await sleep(20);
-    }
+    const published = await publishFor(server, 4_000);
     await eventually(() => seen.events.length === published.length, 'every event');
     expect(seen.events).toEqual(published);
     expect(seen.errors).toEqual([]);

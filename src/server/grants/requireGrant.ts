@@ -4,6 +4,7 @@ import { GRANT_INPUT_KEY } from '../../protocol/grants.js';
 import type { GrantTerms, VerifiedGrant } from './carrier.js';
 import { grantCarrierOf } from './carrier.js';
 import { expireStream } from './expireStream.js';
+import { withinDeadline } from '../withinDeadline.js';
 import { grantAlreadyExpired, grantRefused, grantRequired } from './grantError.js';
 
 /**
@@ -157,23 +158,12 @@ async function verifyGrant<TContext, TGrant extends GrantBase>(
   opts: VerifyGrantOptions<TContext>,
   timeoutMs: number,
 ): Promise<VerifiedGrant> {
-  const deadline = new AbortController();
-  const signal = AbortSignal.any([opts.signal, deadline.signal]);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      deadline.abort();
-      reject(new TRPCError({ code: 'TIMEOUT', message: `verify did not answer within ${timeoutMs} ms` }));
-    }, timeoutMs);
-  });
   let grant: unknown;
   try {
-    grant = await Promise.race([Promise.resolve().then(() => verify({ ...opts, signal })), late]);
+    grant = await withinDeadline('verify', timeoutMs, (signal) => verify({ ...opts, signal }), opts.signal);
   } catch (cause) {
     if (cause instanceof TRPCError && (cause.code === 'UNAUTHORIZED' || cause.code === 'FORBIDDEN')) throw grantRefused(cause);
     throw cause;
-  } finally {
-    clearTimeout(timer);
   }
   if (typeof grant !== 'object' || grant === null) {
     throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'requireGrant: verify must return an object (the grant)' });

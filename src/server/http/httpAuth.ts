@@ -5,6 +5,7 @@ import type { AllowedOrigins } from '../auth/origin.js';
 import { isOriginAllowed } from '../auth/origin.js';
 import { checkSession } from '../auth/sessionChecks.js';
 import type { AuthenticateOptions, CredentialCarriers, SessionBase } from '../auth/types.js';
+import { withinDeadline } from '../withinDeadline.js';
 import { authDefaults } from '../auth/types.js';
 import type { SubscriptionFilter } from '../endSubscriptions.js';
 import { endSubscriptionsOn, FilterGuard } from '../endSubscriptions.js';
@@ -108,17 +109,8 @@ export function createHttpAuth<TSession extends SessionBase>(options: HttpAuthOp
     if (options.credentials?.cookies && !isOriginAllowed(options.allowedOrigins, carriers.origin, opts.req, (cause) => registry.report(cause))) {
       throw new TRPCError({ code: 'FORBIDDEN', message: 'this origin may not send credentialed requests' });
     }
-    const abort = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        abort.abort();
-        reject(new TRPCError({ code: 'TIMEOUT', message: `authenticate did not answer within ${authTimeoutMs} ms` }));
-      }, authTimeoutMs);
-    });
-    let result: unknown;
-    try {
-      const authenticateOptions: AuthenticateOptions<TSession, unknown> = {
+    const result = await withinDeadline('authenticate', authTimeoutMs, (signal) =>
+      options.authenticate({
         connectionParams: opts.info.connectionParams,
         headers: carriers.headers,
         cookies: carriers.cookies,
@@ -126,12 +118,9 @@ export function createHttpAuth<TSession extends SessionBase>(options: HttpAuthOp
         url: carriers.url,
         req: opts.req,
         previous: null,
-        signal: abort.signal,
-      };
-      result = await Promise.race([Promise.resolve().then(() => options.authenticate(authenticateOptions)), late]);
-    } finally {
-      clearTimeout(timer);
-    }
+        signal,
+      }),
+    );
     const session = checkSession<TSession>(result, 'authenticate');
     if (typeof session.expiresAt === 'number' && session.expiresAt <= Date.now()) {
       throw streamEndError(StreamEndReason.SessionExpired, 'the credentials have expired');
