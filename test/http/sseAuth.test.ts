@@ -6,14 +6,14 @@
  * and the last event id (every event once), revocation and re-authentication reaching SSE streams
  * through one registry with the WebSocket handler, and HTTP calls refused when expired.
  */
-import { createTRPCClient, httpLink, httpSubscriptionLink, retryLink, TRPCClientError } from '@trpc/client';
-import type { TRPCLink } from '@trpc/client';
-import { EventSource } from 'eventsource';
+import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { isSubscriptionEndedError, shouldRetryWithFreshCredentials, streamEndReason, StreamEndReason } from '../../src/protocol/index.js';
+import { isSubscriptionEndedError, streamEndReason, StreamEndReason } from '../../src/protocol/index.js';
 import { applyWSSHandler } from '../../src/server/index.js';
 import { eventually } from '../broker/redisHarness.js';
+import type { SeenFeed } from '../fixtures/sseClient.js';
+import { sseClient, watchFeed } from '../fixtures/sseClient.js';
 import type { SseRouter, SseServer } from '../fixtures/sseServer.js';
 import { authenticate, issueToken, startSseServer } from '../fixtures/sseServer.js';
 
@@ -28,36 +28,9 @@ async function serve(extra: Parameters<typeof startSseServer>[0] = {}): Promise<
   return server;
 }
 
-/**
- * A stock client whose credentials travel in an `Authorization` header, fetched afresh for every
- * stream by `token()`; with the recipe's `retryLink` unless `retry` is false.
- */
-function sseClient(url: string, token: () => string, retry = true) {
-  const tokensSent: string[] = [];
-  const links: Array<TRPCLink<SseRouter>> = [];
-  if (retry) links.push(retryLink({ retry: ({ error }) => shouldRetryWithFreshCredentials(error) }));
-  links.push(
-    httpSubscriptionLink<SseRouter, typeof EventSource>({
-      url,
-      EventSource,
-      eventSourceOptions: () => {
-        const current = token();
-        tokensSent.push(current);
-        return { fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, authorization: `Bearer ${current}` } }) };
-      },
-    }),
-  );
-  return { trpc: createTRPCClient<SseRouter>({ links }), tokensSent };
-}
-
-function watch(client: ReturnType<typeof sseClient>) {
-  const seen = { events: [] as number[], errors: [] as unknown[], completed: false };
-  const subscription = client.trpc.feed.subscribe({}, {
-    onData: (event) => void seen.events.push(event.data),
-    onError: (error) => void seen.errors.push(error),
-    onComplete: () => void (seen.completed = true),
-  });
-  cleanups.push(() => subscription.unsubscribe());
+function watch(client: ReturnType<typeof sseClient>): SeenFeed {
+  const seen = watchFeed(client);
+  cleanups.push(() => seen.unsubscribe());
   return seen;
 }
 
