@@ -6,15 +6,15 @@
  * and the last event id (every event once), revocation and re-authentication reaching SSE streams
  * through one registry with the WebSocket handler, and HTTP calls refused when expired.
  */
-import { createTRPCClient, httpLink, httpSubscriptionLink, retryLink, TRPCClientError } from '@trpc/client';
-import type { TRPCLink } from '@trpc/client';
-import { EventSource } from 'eventsource';
+import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { isSubscriptionEndedError, shouldRetryWithFreshCredentials, streamEndReason, StreamEndReason } from '../../src/protocol/index.js';
+import { isSubscriptionEndedError, streamEndReason, StreamEndReason } from '../../src/protocol/index.js';
 import { applyWSSHandler } from '../../src/server/index.js';
 import { bearerEventSourceOptions, createTokenSource, freshCredentialsRetry } from '../../src/client/index.js';
 import { eventually } from '../broker/redisHarness.js';
+import type { SeenFeed } from '../fixtures/sseClient.js';
+import { sseClient, watchFeed } from '../fixtures/sseClient.js';
 import type { SseRouter, SseServer } from '../fixtures/sseServer.js';
 import { authenticate, issueToken, startSseServer } from '../fixtures/sseServer.js';
 
@@ -29,36 +29,9 @@ async function serve(extra: Parameters<typeof startSseServer>[0] = {}): Promise<
   return server;
 }
 
-/**
- * A stock client whose credentials travel in an `Authorization` header, fetched afresh for every
- * stream by `token()`; with the recipe's `retryLink` unless `retry` is false.
- */
-function sseClient(url: string, token: () => string, retry = true) {
-  const tokensSent: string[] = [];
-  const links: Array<TRPCLink<SseRouter>> = [];
-  if (retry) links.push(retryLink({ retry: ({ error }) => shouldRetryWithFreshCredentials(error) }));
-  links.push(
-    httpSubscriptionLink<SseRouter, typeof EventSource>({
-      url,
-      EventSource,
-      eventSourceOptions: () => {
-        const current = token();
-        tokensSent.push(current);
-        return { fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, authorization: `Bearer ${current}` } }) };
-      },
-    }),
-  );
-  return { trpc: createTRPCClient<SseRouter>({ links }), tokensSent };
-}
-
-function watch(client: ReturnType<typeof sseClient>) {
-  const seen = { events: [] as number[], errors: [] as unknown[], completed: false };
-  const subscription = client.trpc.feed.subscribe({}, {
-    onData: (event) => void seen.events.push(event.data),
-    onError: (error) => void seen.errors.push(error),
-    onComplete: () => void (seen.completed = true),
-  });
-  cleanups.push(() => subscription.unsubscribe());
+function watch(client: ReturnType<typeof sseClient>): SeenFeed {
+  const seen = watchFeed(client);
+  cleanups.push(() => seen.unsubscribe());
   return seen;
 }
 
@@ -112,6 +85,21 @@ describe('SSE streams under createHttpAuth', () => {
     server.publish();
     await eventually(() => server.running() === 0, 'the source released');
     expect(seen.events).toEqual([]);
+  });
+
+  // KNOWN BUG, reported on branch h/sse-browser: an open refused for expired credentials is typed
+  // session-expired (HTTP 200, SSE `serialized-error`), so the recipe retries it at once, with no
+  // delay and no bound; a client whose credentials do not change reopens hundreds of times a
+  // second (about 200/s from Chromium). `it.fails` until the recipe or the server bounds it.
+  it.fails('with the recipe, credentials that never change end the stream typed after a few opens, not in a storm of reopens', async () => {
+    const server = await serve({ refreshAheadMs: 200 });
+    const token = issueToken('alice', 800);
+    const seen = watch(sseClient(server.url, () => token));
+    await sleep(2_000);
+    seen.unsubscribe();
+    expect(server.requests.length).toBeLessThanOrEqual(3);
+    expect(seen.errors).toHaveLength(1);
+    expect(streamEndReason(seen.errors[0])).toBe(StreamEndReason.SessionExpired);
   });
 
   it('revoke ends the stream with revoked (FORBIDDEN) and the recipe does not reopen it; other users stream on', async () => {
