@@ -8,8 +8,15 @@
 
 /** The reasons, each with what a client does next. */
 export const StreamEndReason = {
-  /** The session expired (`UNAUTHORIZED`): open the stream again with fresh credentials, from the last event id. */
+  /** The session expired, or is about to (`UNAUTHORIZED`): open the stream again with fresh credentials, from the last event id. */
   SessionExpired: 'session-expired',
+  /**
+   * The credentials presented had already expired (`UNAUTHORIZED`, a request or a stream refused as it
+   * opened): fetch fresh ones before trying again. {@link shouldRetryWithFreshCredentials} says no
+   * to it, so a client whose refresh keeps giving the same credentials stops instead of reopening
+   * in a loop; our `freshCredentialsRetry` tries once more after a refresh.
+   */
+  CredentialsExpired: 'credentials-expired',
   /** The server asked for fresh credentials (`UNAUTHORIZED`, `requestReauthentication`): open it again with fresh ones. */
   ReauthenticationRequested: 'reauthentication-requested',
   /** The session was revoked (`FORBIDDEN`): do not open it again. */
@@ -37,7 +44,11 @@ export function streamEndReason(error: unknown): StreamEndReason | null {
   return reasons.has(reason) ? (reason as StreamEndReason) : null;
 }
 
-/** Whether `error` says "open the stream (or send the call) again with fresh credentials". */
+/**
+ * Whether `error` says "a stream that was running ended: open it again with fresh credentials"
+ * (`session-expired`, `reauthentication-requested`). Not for `credentials-expired` (the credentials
+ * were refused as they arrived: retrying with the same ones would loop) nor `revoked`.
+ */
 export function shouldRetryWithFreshCredentials(error: unknown): boolean {
   const reason = streamEndReason(error);
   return reason === StreamEndReason.SessionExpired || reason === StreamEndReason.ReauthenticationRequested;

@@ -59,7 +59,7 @@ describe.each(adapters)('createHttpAuth on the %s adapter', (adapter) => {
     expect(server.requests.every((request) => request.authorization?.startsWith('Bearer alice.'))).toBe(true);
   });
 
-  it('answers HTTP calls with valid credentials and refuses expired (401, session-expired) and missing ones (401)', async () => {
+  it('answers HTTP calls with valid credentials and refuses expired (401, credentials-expired) and missing ones (401)', async () => {
     const server = await serve();
     const call = (token: string | null) =>
       createTRPCClient<SseRouter>({
@@ -67,7 +67,7 @@ describe.each(adapters)('createHttpAuth on the %s adapter', (adapter) => {
       }).me.query();
     expect(await call(issueToken('alice', 60_000))).toBe('alice');
     const expired = await call(issueToken('alice', -1)).catch((error: unknown) => error);
-    expect(streamEndReason(expired)).toBe(StreamEndReason.SessionExpired);
+    expect(streamEndReason(expired)).toBe(StreamEndReason.CredentialsExpired);
     expect((expired as TRPCClientError<SseRouter>).data?.httpStatus).toBe(401);
     const missing = await call(null).catch((error: unknown) => error);
     expect((missing as TRPCClientError<SseRouter>).data?.httpStatus).toBe(401);

@@ -15,7 +15,7 @@
  * ```
  */
 import type { Operation } from '@trpc/client';
-import { shouldRetryWithFreshCredentials } from '../../protocol/streamEnd.js';
+import { shouldRetryWithFreshCredentials, streamEndReason, StreamEndReason } from '../../protocol/streamEnd.js';
 import type { TokenSource } from './tokenSource.js';
 
 /** The `fetch` an `EventSource` ponyfill may take (the `eventsource` package, v3 and later). */
@@ -76,23 +76,49 @@ export interface FreshCredentialsRetryOptions {
   retryDelayMs?: (attempt: number) => number;
 }
 
+/** How many operations {@link freshCredentialsRetry} remembers an unanswered refusal of (oldest forgotten first). */
+const REMEMBERED_REFUSALS = 1_000;
+
 /**
- * Options for tRPC's `retryLink`: when the server ends a stream (or refuses a call) for fresh
- * credentials — `session-expired` or `reauthentication-requested` — refresh `tokens`, then try
- * again (a subscription from its last tracked event, which `retryLink` adds). Anything else,
- * `revoked` included, is not retried.
+ * Options for tRPC's `retryLink`: when the server ends a running stream for fresh credentials
+ * (`session-expired`, `reauthentication-requested`), refresh `tokens`, then open it again (from its
+ * last tracked event, which `retryLink` adds), every time. When it refuses credentials that had
+ * already expired (`credentials-expired`), refresh and try once more — again only after the stream
+ * ran: a token source whose refresh keeps giving stale credentials ends the subscription instead of
+ * reopening it in a loop. A query or mutation is sent at most `maxCallAttempts` times. Anything
+ * else, `revoked` included, is not retried.
  */
 export function freshCredentialsRetry(
   tokens: TokenSource,
   options: FreshCredentialsRetryOptions = {},
 ): { retry: (opts: { op: Operation; attempts: number; error: unknown }) => boolean; retryDelayMs: (attempt: number) => number } {
   const maxCallAttempts = options.maxCallAttempts ?? 2;
+  /** Subscriptions (by op id) whose last try was refused as it opened, and retried. */
+  const refusedAtOpen = new Set<number>();
+  const retried = (): boolean => {
+    tokens.refresh().catch(() => undefined); // the next try's `tokens.get()` joins it (and sees its failure)
+    return true;
+  };
   return {
     retry: ({ op, attempts, error }) => {
-      if (!shouldRetryWithFreshCredentials(error)) return false;
-      if (op.type !== 'subscription' && attempts >= maxCallAttempts) return false;
-      tokens.refresh().catch(() => undefined); // the next attempt's `tokens.get()` joins it (and sees its failure)
-      return true;
+      const reason = streamEndReason(error);
+      const ranAndEnded = shouldRetryWithFreshCredentials(error);
+      if (!ranAndEnded && reason !== StreamEndReason.CredentialsExpired) {
+        refusedAtOpen.delete(op.id);
+        return false;
+      }
+      if (op.type !== 'subscription') return attempts < maxCallAttempts && retried();
+      if (ranAndEnded) {
+        refusedAtOpen.delete(op.id);
+        return retried();
+      }
+      if (refusedAtOpen.has(op.id)) {
+        refusedAtOpen.delete(op.id);
+        return false; // refused as it opened twice in a row: the refresh gives nothing fresher
+      }
+      if (refusedAtOpen.size >= REMEMBERED_REFUSALS) refusedAtOpen.delete(refusedAtOpen.values().next().value as number);
+      refusedAtOpen.add(op.id);
+      return retried();
     },
     retryDelayMs: options.retryDelayMs ?? (() => 0),
   };

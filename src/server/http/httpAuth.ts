@@ -26,7 +26,7 @@ export interface HttpAuthOptions<TSession extends SessionBase> {
    * takes (`connectionParams` from `httpSubscriptionLink`/`httpLink`'s `connectionParams`, headers,
    * cookies and the query token when `credentials` turns them on; `previous` is always null).
    * Throw `UNAUTHORIZED` (HTTP 401) or `FORBIDDEN` (403) to refuse; a session whose `expiresAt`
-   * has passed is refused (401, `session-expired`).
+   * has passed is refused (401, `credentials-expired`).
    */
   authenticate: (opts: AuthenticateOptions<TSession, unknown>) => TSession | Promise<TSession>;
   /** Which carriers besides `connectionParams` and headers reach `authenticate`. */
@@ -123,7 +123,7 @@ export function createHttpAuth<TSession extends SessionBase>(options: HttpAuthOp
     );
     const session = checkSession<TSession>(result, 'authenticate');
     if (typeof session.expiresAt === 'number' && session.expiresAt <= Date.now()) {
-      throw streamEndError(StreamEndReason.SessionExpired, 'the credentials have expired');
+      throw streamEndError(StreamEndReason.CredentialsExpired, 'the credentials have expired');
     }
     const revoked = registry.revocations === null ? null : await registry.revocations.check(session, (cause) => registry.report(cause));
     if (revoked !== null) throw streamEndError(StreamEndReason.Revoked, revoked);

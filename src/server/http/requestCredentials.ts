@@ -29,9 +29,10 @@ const NO_COOKIES: Readonly<Record<string, string>> = Object.freeze(Object.create
 /** The headers of a Node/Fastify request (an object) or a fetch `Request` (`Headers`), as an object with lower-case names. */
 export function headersOf(req: AnyHttpRequest): Record<string, string | string[] | undefined> {
   const { headers } = req;
-  if (typeof Headers !== 'undefined' && headers instanceof Headers) {
+  // A fetch `Headers` from any implementation (Node's, undici's, a polyfill): read through its methods.
+  if (typeof headers === 'object' && headers !== null && typeof (headers as Headers).forEach === 'function' && typeof (headers as Headers).get === 'function') {
     const out: Record<string, string> = {};
-    headers.forEach((value, name) => {
+    (headers as Headers).forEach((value, name) => {
       out[name] = value;
     });
     return out;

@@ -16,7 +16,7 @@ async function lifecycle(opts: MiddlewareOptions): Promise<unknown> {
   const record = httpSessionOf(opts.ctx);
   // Not a request `createHttpAuth` authenticated (our WebSocket handler governs its own sessions).
   if (record === undefined) return opts.next();
-  if (record.expiresAt !== null && Date.now() >= record.expiresAt) throw streamEndError(StreamEndReason.SessionExpired, 'the session expired');
+  if (record.expiresAt !== null && Date.now() >= record.expiresAt) throw streamEndError(StreamEndReason.CredentialsExpired, 'the credentials have expired');
   if (opts.type !== 'subscription') return opts.next();
   const input = await opts.getRawInput();
   const result = await opts.next();
@@ -27,7 +27,7 @@ async function lifecycle(opts: MiddlewareOptions): Promise<unknown> {
 
 /**
  * A middleware for procedures served over HTTP with `createHttpAuth`: a call whose session has
- * expired is refused (`UNAUTHORIZED`, `session-expired`), and an SSE subscription's stream ends when
+ * expired is refused (`UNAUTHORIZED`, `credentials-expired`), and an SSE subscription's stream ends when
  * its session is about to expire, is revoked, or is asked for fresh credentials (PROTOCOL.md § 10).
  * Put it on your base procedure: `t.procedure.use(sessionLifecycle)`. Under our WebSocket handler
  * (which governs its own sessions) and for contexts `createHttpAuth` did not make, it does nothing.
