@@ -28,6 +28,25 @@ function gate() {
 const serve = (extra: Record<string, unknown> = {}) => serveAuth(raw, { onError: () => undefined, ...extra });
 
 describe('a hung authenticate', () => {
+  it('hands a signal made when first read: read after the connection closed, it is already aborted', async () => {
+    let options: AuthenticateOptions<TestSession, unknown> | undefined;
+    const held = gate();
+    await serve({
+      authTimeoutMs: 100,
+      authenticate: async (opts: AuthenticateOptions<TestSession, unknown>) => {
+        options = opts; // the signal is not read now
+        await held.opened;
+        return { user: 'alice', roles: ['admin'] } as unknown as TestSession;
+      },
+    });
+    const client = await raw.connect('?connectionParams=1');
+    client.send({ method: 'connectionParams', data: { token: 'alice:admin' } });
+    expect(await client.closed).toMatchObject({ code: CloseCode.AuthTimeout });
+    expect(options?.signal.aborted).toBe(true);
+    expect(options?.url?.pathname).toBe('/');
+    held.open();
+  });
+
   it('is aborted when the connection closes, and the closed connection is released', async () => {
     const hung: Array<(session: TestSession) => void> = []; // the app holds on to its pending look-ups
     const signals: AbortSignal[] = [];

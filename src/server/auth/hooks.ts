@@ -40,9 +40,26 @@ export class AuthHooks<TRouter extends AnyRouter, TReq, TRes, TSession extends S
   async authenticate(connectionParams: Record<string, string> | null, previous: TSession | null, change: SessionChange<TSession>): Promise<TSession | null> {
     const { authenticate } = this.options;
     if (!authenticate) return null;
-    const { headers, cookies, queryToken, url, req } = this.request;
-    const { signal } = change;
-    const result: unknown = await change.wait(authenticate({ connectionParams, headers, cookies, queryToken, url, req, previous, signal }));
+    const { request } = this;
+    const { headers, cookies, queryToken, req } = request;
+    let url: URL | null | undefined;
+    const options = {
+      connectionParams,
+      headers,
+      cookies,
+      queryToken,
+      // Parsed when read, once: most `authenticate` hooks never look at it.
+      get url(): URL | null {
+        return (url ??= request.url);
+      },
+      req,
+      previous,
+      // Made when read: most `authenticate` hooks never look at it (see SessionChange).
+      get signal(): AbortSignal {
+        return change.signal;
+      },
+    };
+    const result: unknown = await change.wait(authenticate(options));
     const session = checkSession<TSession>(result, 'authenticate');
     if (hasExpiredBy(session, Date.now())) throw expiredCredentials();
     return session;

@@ -6,33 +6,10 @@ interface PendingRevocation<TSession> {
   readonly reason: string;
 }
 
-/**
- * Awaits `value` unless `signal` aborts first, then rejects with the signal's reason at once.
- * A promise that never settles (a hung `authenticate`, perhaps held by the app) keeps only a
- * small slot alive, emptied on abort: nothing of the connection stays reachable through it.
- */
-function untilAborted<T>(value: T | PromiseLike<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  if (typeof (value as PromiseLike<T> | null)?.then !== 'function') return Promise.resolve(value);
-  return new Promise<T>((resolve, reject) => {
-    const slot: { resolve?: (value: T) => void; reject?: (cause: unknown) => void } = { resolve, reject };
-    const onAbort = () => {
-      const rejectNow = slot.reject;
-      slot.resolve = slot.reject = undefined;
-      rejectNow?.(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    (value as PromiseLike<T>).then(
-      (result) => {
-        signal.removeEventListener('abort', onAbort);
-        slot.resolve?.(result);
-      },
-      (cause: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        slot.reject?.(cause);
-      },
-    );
-  });
+/** What a change's {@link SessionChange.wait} leaves behind while it waits: emptied when it settles or the change aborts. */
+interface WaitSlot {
+  resolve?: ((value: never) => void) | undefined;
+  reject?: ((cause: unknown) => void) | undefined;
 }
 
 /** Why a change's signal aborts when its connection closes (as `AbortController.abort()` with no reason). */
@@ -45,9 +22,18 @@ function abortOnDeadline(change: SessionChange<unknown>, deadlineMs: number): vo
   change.abort(new TRPCError({ code: 'TIMEOUT', message: `Authentication did not finish within ${deadlineMs} ms` }));
 }
 
-/** One session change being made: what it may wait on, and the revocations it must honour. */
+/**
+ * One session change being made: what it may wait on, and the revocations it must honour. Its
+ * `AbortSignal` is made only when something reads it (`authenticate` reading `signal`): most
+ * hooks never do, and an `AbortController` is the dearest thing a connection would make at
+ * connect time (about 15 µs in a storm of connects).
+ */
 export class SessionChange<TSession> {
-  private readonly controller = new AbortController();
+  private controller: AbortController | null = null;
+  /** Set once the change is aborted: the reason. */
+  private abortedWith: { readonly reason: unknown } | null = null;
+  /** The waits in progress (at most one at a time in practice). */
+  private slots: Set<WaitSlot> | null = null;
 
   constructor(
     private readonly changes: SessionChanges<TSession>,
@@ -56,17 +42,51 @@ export class SessionChange<TSession> {
 
   /** Aborted when the connection closes or the change's deadline passes; `authenticate` gets it. */
   get signal(): AbortSignal {
+    if (this.controller === null) {
+      this.controller = new AbortController();
+      if (this.abortedWith !== null) this.controller.abort(this.abortedWith.reason);
+    }
     return this.controller.signal;
   }
 
   /** Aborts the change: whatever it waits on is abandoned at once. */
   abort(reason: unknown): void {
-    this.controller.abort(reason);
+    if (this.abortedWith !== null) return;
+    this.abortedWith = { reason };
+    this.controller?.abort(reason);
+    const slots = this.slots;
+    this.slots = null;
+    if (slots !== null) {
+      for (const slot of slots) {
+        const rejectNow = slot.reject;
+        slot.resolve = slot.reject = undefined;
+        rejectNow?.(reason);
+      }
+    }
   }
 
-  /** Awaits `value` unless the change is aborted first (see {@link untilAborted}). */
+  /**
+   * Awaits `value` unless the change is aborted first, then rejects with the abort's reason at
+   * once. A promise that never settles (a hung `authenticate`, perhaps held by the app) keeps
+   * only a small slot alive, emptied on abort: nothing of the connection stays reachable through it.
+   */
   wait<T>(value: T | PromiseLike<T>): Promise<T> {
-    return untilAborted(value, this.controller.signal);
+    if (this.abortedWith !== null) return Promise.reject(this.abortedWith.reason as Error);
+    if (typeof (value as PromiseLike<T> | null)?.then !== 'function') return Promise.resolve(value);
+    return new Promise<T>((resolve, reject) => {
+      const slot: WaitSlot = { resolve: resolve as (value: never) => void, reject };
+      (this.slots ??= new Set()).add(slot);
+      (value as PromiseLike<T>).then(
+        (result) => {
+          this.slots?.delete(slot);
+          (slot.resolve as ((value: T) => void) | undefined)?.(result);
+        },
+        (cause: unknown) => {
+          this.slots?.delete(slot);
+          slot.reject?.(cause);
+        },
+      );
+    });
   }
 
   /** The reason of a revocation issued since this change was queued that matches `session`, or null. */
