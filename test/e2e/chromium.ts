@@ -5,6 +5,29 @@ import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { chromium } from 'playwright-core';
 
+/**
+ * Debian's Chromium for the test file `file`, or null when it is missing; then it says so loudly
+ * (the file's browser tests skip locally; under CI=true they must fail instead, and `skip` is false).
+ * Returns whether the browser tests should be skipped.
+ */
+export function chromiumFor(file: string): { path: string | null; skip: boolean } {
+  const path = findChromium();
+  const inCI = process.env['CI'] === 'true';
+  if (path === null && !inCI) {
+    console.warn(
+      [
+        '',
+        '!'.repeat(78),
+        `!! SKIPPED: ${file} — no Chromium found (/usr/bin/chromium, or set CHROMIUM_PATH).`,
+        '!! Install it with: apt-get install -y chromium   (CI does; there this test fails instead)',
+        '!'.repeat(78),
+        '',
+      ].join('\n'),
+    );
+  }
+  return { path, skip: path === null && !inCI };
+}
+
 /** Debian's Chromium (`apt-get install chromium`); CHROMIUM_PATH overrides. Nothing is downloaded. */
 export function findChromium(): string | null {
   const candidates = [process.env['CHROMIUM_PATH'], '/usr/bin/chromium', '/usr/bin/chromium-browser'];

@@ -15,30 +15,17 @@ import type { DemoServer } from '../../examples/demo/server/app.js';
 import { startDemoServer } from '../../examples/demo/server/app.js';
 import { withdrawnReason } from '../../examples/demo/server/docGrant.js';
 import { REVOKE_REASON } from '../../examples/demo/server/router.js';
-import { findChromium, launchChromium } from './chromium.js';
+import { chromiumFor, launchChromium } from './chromium.js';
 import { DemoPage, isContiguous } from './demoPage.js';
 
-const chromiumPath = findChromium();
-const inCI = process.env['CI'] === 'true';
-if (chromiumPath === null && !inCI) {
-  console.warn(
-    [
-      '',
-      '!'.repeat(78),
-      '!! SKIPPED: test/e2e/demo.test.ts — no Chromium found (/usr/bin/chromium, or set CHROMIUM_PATH).',
-      '!! Install it with: apt-get install -y chromium   (CI does; there this test fails instead)',
-      '!'.repeat(78),
-      '',
-    ].join('\n'),
-  );
-}
+const { path: chromiumPath, skip: withoutChromium } = chromiumFor('test/e2e/demo.test.ts');
 
 const ARTIFACTS = join(process.cwd(), 'artifacts');
 const poll = { timeout: 15_000, interval: 100 };
 /** A phone's width, in CSS pixels. */
 const PHONE_PX = 390;
 
-describe.skipIf(chromiumPath === null && !inCI)('the demo app in headless Chromium', () => {
+describe.skipIf(withoutChromium)('the demo app in headless Chromium', () => {
   let server: DemoServer;
   let webDir: string;
   // A fixed key, so that after the restart the old access token still verifies and only the

@@ -12,16 +12,12 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findRedis, freePort, uniquePrefix } from '../fixtures/redis.js';
-import { findChromium, launchChromium } from './chromium.js';
+import { chromiumFor, launchChromium } from './chromium.js';
 import { DemoPage, isContiguous } from './demoPage.js';
 
-const chromiumPath = findChromium();
-const inCI = process.env['CI'] === 'true';
+const { path: chromiumPath, skip: withoutChromium } = chromiumFor('test/e2e/demoCluster.test.ts');
 // Loud when missing (and throws under CI=true): see test/fixtures/redis.ts.
 const redis = await findRedis();
-if (chromiumPath === null && !inCI) {
-  console.warn(`\n${'!'.repeat(78)}\n!! SKIPPED: test/e2e/demoCluster.test.ts — no Chromium (/usr/bin/chromium, or set CHROMIUM_PATH).\n${'!'.repeat(78)}\n`);
-}
 
 const ARTIFACTS = join(process.cwd(), 'artifacts');
 const poll = { timeout: 30_000, interval: 100 };
@@ -29,7 +25,7 @@ const ROOMS = ['public', 'private'] as const;
 /** The rooms and the document: each a tracked subscription that resumes on the other node (the document with a grant fetched there). */
 const FEEDS = [...ROOMS, 'doc'] as const;
 
-describe.skipIf(redis === null || (chromiumPath === null && !inCI))('the cluster demo (npm run start:cluster) in headless Chromium', () => {
+describe.skipIf(redis === null || withoutChromium)('the cluster demo (npm run start:cluster) in headless Chromium', () => {
   let launcher: ChildProcess | undefined;
   let output = '';
   let webDir: string | undefined;

@@ -12,25 +12,12 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StreamEndReason } from '../../src/protocol/index.js';
-import { findChromium, launchChromium } from './chromium.js';
+import { chromiumFor, launchChromium } from './chromium.js';
 import type { SsePageReport } from './sse-page/report.js';
 import type { SsePageServer } from './ssePageServer.js';
 import { ACCESS_COOKIE, buildSsePage, startSsePageServer } from './ssePageServer.js';
 
-const chromiumPath = findChromium();
-const inCI = process.env['CI'] === 'true';
-if (chromiumPath === null && !inCI) {
-  console.warn(
-    [
-      '',
-      '!'.repeat(78),
-      '!! SKIPPED: test/e2e/sseBrowser.test.ts — no Chromium found (/usr/bin/chromium, or set CHROMIUM_PATH).',
-      '!! Install it with: apt-get install -y chromium   (CI does; there this test fails instead)',
-      '!'.repeat(78),
-      '',
-    ].join('\n'),
-  );
-}
+const { path: chromiumPath, skip: withoutChromium } = chromiumFor('test/e2e/sseBrowser.test.ts');
 
 const TOKEN_LIFETIME_MS = 5_000;
 const REFRESH_AHEAD_MS = 1_000;
@@ -38,7 +25,7 @@ const PUBLISH_EVERY_MS = 100;
 const poll = { timeout: 15_000, interval: 100 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe.skipIf(chromiumPath === null && !inCI)('stock httpSubscriptionLink in headless Chromium, credentials in an HttpOnly cookie', () => {
+describe.skipIf(withoutChromium)('stock httpSubscriptionLink in headless Chromium, credentials in an HttpOnly cookie', () => {
   let webDir: string;
   let server: SsePageServer;
   let context: BrowserContext;
