@@ -45,7 +45,7 @@ class ActiveSubscription implements GrantedSubscription, GrantCarrier {
   /** The grant token for the next run (`params.grant`, then each accepted refresh). */
   grantToken: string | undefined;
   preverified: VerifiedGrant | undefined = undefined;
-  lease: GrantLease | null = null;
+  lease: GrantLease<GrantedSubscription> | null = null;
 
   constructor(
     private readonly registry: { granted(sub: ActiveSubscription, terms: GrantTerms): void },

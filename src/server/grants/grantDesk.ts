@@ -21,7 +21,7 @@ export interface GrantedSubscription {
   /** A token a refresh verified, for the next run to take without verifying again. */
   preverified: VerifiedGrant | undefined;
   /** The grant's lease, once `requireGrant` verified one. */
-  lease: GrantLease | null;
+  lease: GrantLease<GrantedSubscription> | null;
 }
 
 /** What the desk needs from its subscription registry. */
@@ -45,28 +45,19 @@ export interface GrantDeskHost<TRouter extends AnyRouter> {
  */
 export class GrantDesk<TRouter extends AnyRouter> {
   private seq = 0;
-  private readonly leaseEvents: GrantLeaseEvents & { owner: Map<GrantLease, GrantedSubscription> };
+  /** The events of every lease of this connection: one object, no closure per lease. */
+  private readonly leaseEvents: GrantLeaseEvents<GrantedSubscription>;
 
   constructor(private readonly host: GrantDeskHost<TRouter>) {
-    const owner = new Map<GrantLease, GrantedSubscription>();
     this.leaseEvents = {
-      owner,
-      refreshDue: (lease) => {
-        const sub = owner.get(lease);
-        if (sub !== undefined) this.refreshDue(sub, lease);
-      },
-      graceOver: (lease) => {
-        const sub = owner.get(lease);
-        if (sub !== undefined) this.host.endWithGrantError(sub, grantExpired(sub.path));
-      },
+      refreshDue: (sub, lease) => this.refreshDue(sub, lease),
+      graceOver: (sub) => this.host.endWithGrantError(sub, grantExpired(sub.path)),
     };
   }
 
   /** `sub` stopped: its lease lets go. */
   release(sub: GrantedSubscription): void {
-    if (sub.lease === null) return;
-    sub.lease.end();
-    this.leaseEvents.owner.delete(sub.lease);
+    sub.lease?.end();
   }
 
   /**
@@ -135,14 +126,13 @@ export class GrantDesk<TRouter extends AnyRouter> {
   /** A run of `sub`'s procedure verified a grant: time it (a new lease, or the same one re-armed). */
   lease(sub: GrantedSubscription, terms: GrantTerms): void {
     if (sub.lease === null) {
-      sub.lease = new GrantLease(terms, this.leaseEvents);
-      this.leaseEvents.owner.set(sub.lease, sub);
+      sub.lease = new GrantLease(sub, terms, this.leaseEvents);
     } else {
       sub.lease.arm(terms);
     }
   }
 
-  private refreshDue(sub: GrantedSubscription, lease: GrantLease): void {
+  private refreshDue(sub: GrantedSubscription, lease: GrantLease<GrantedSubscription>): void {
     const { host } = this;
     const { expiresAt, graceMs } = lease.terms;
     if (!host.negotiated || expiresAt === null) {

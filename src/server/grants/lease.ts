@@ -32,16 +32,16 @@ const allowed: Record<GrantPhase, readonly GrantPhase[]> = {
   [GrantPhase.Ended]: [],
 };
 
-/** What a lease tells its subscription, each at most once per grant. */
-export interface GrantLeaseEvents {
+/** What a lease tells about its subscription (`owner`), each at most once per grant. */
+export interface GrantLeaseEvents<TOwner> {
   /** The refresh point: ask the client for a fresh token (or end the subscription, for a client that cannot be asked). */
-  refreshDue(lease: GrantLease): void;
+  refreshDue(owner: TOwner, lease: GrantLease<TOwner>): void;
   /** `expiresAt + graceMs` passed without a fresh grant. */
-  graceOver(lease: GrantLease): void;
+  graceOver(owner: TOwner): void;
 }
 
 /** The timer callback: one function for every lease, no closure per timer. */
-function fireLease(lease: GrantLease, atMs: number): void {
+function fireLease(lease: GrantLease<unknown>, atMs: number): void {
   lease.fire(atMs);
 }
 
@@ -50,7 +50,7 @@ function fireLease(lease: GrantLease, atMs: number): void {
  * expiry and end of grace, and the refresh request that is pending. Nothing runs per event but
  * {@link deliverable}, which reads the clock only for a grant that expires.
  */
-export class GrantLease {
+export class GrantLease<TOwner> {
   private state: GrantPhase = GrantPhase.Valid;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private current: GrantTerms;
@@ -64,8 +64,10 @@ export class GrantLease {
   attempts = 0;
 
   constructor(
+    /** The subscription whose grant this is. */
+    private readonly owner: TOwner,
     terms: GrantTerms,
-    private readonly events: GrantLeaseEvents,
+    private readonly events: GrantLeaseEvents<TOwner>,
   ) {
     this.current = terms;
     this.arm(terms);
@@ -139,14 +141,14 @@ export class GrantLease {
         this.askedFor = expiresAt;
         this.moveTo(GrantPhase.Asked);
         this.schedule(expiresAt, nowMs);
-        this.events.refreshDue(this);
+        this.events.refreshDue(this.owner, this);
         return;
       case GrantPhase.Asked:
         this.hold(expiresAt);
         return;
       case GrantPhase.Held:
         this.end();
-        this.events.graceOver(this);
+        this.events.graceOver(this.owner);
         return;
       case GrantPhase.Ended:
         return;
@@ -160,7 +162,7 @@ export class GrantLease {
     this.schedule(expiresAt + this.current.graceMs, Date.now());
     if (this.askedFor !== expiresAt) {
       this.askedFor = expiresAt;
-      this.events.refreshDue(this);
+      this.events.refreshDue(this.owner, this);
     }
   }
 
