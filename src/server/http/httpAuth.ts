@@ -115,7 +115,9 @@ export function createHttpAuth<TSession extends SessionBase>(options: HttpAuthOp
         headers: carriers.headers,
         cookies: carriers.cookies,
         queryToken: carriers.queryToken,
-        url: carriers.url,
+        get url() {
+          return carriers.url;
+        },
         req: opts.req,
         previous: null,
         signal,

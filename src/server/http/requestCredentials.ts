@@ -19,7 +19,7 @@ export interface HttpCredentials {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly cookies: Readonly<Record<string, string>>;
   readonly queryToken: string | null;
-  /** The request URL with a query-parameter token redacted. */
+  /** The request URL with a query-parameter token redacted; parsed when first read. */
   readonly url: URL | null;
   readonly origin: string | undefined;
 }
@@ -50,18 +50,24 @@ export function readCredentials(req: AnyHttpRequest, credentials: CredentialCarr
     queryToken = extracted.token;
     rawUrl = extracted.redactedUrl;
   }
-  let url: URL | null;
-  try {
-    url = new URL(rawUrl, 'http://localhost');
-  } catch {
-    url = null;
-  }
   const origin = headers['origin'];
+  let url: URL | null | undefined;
   return {
     headers,
     cookies: credentials?.cookies ? parseCookies(headers['cookie']) : NO_COOKIES,
     queryToken,
-    url,
+    // Parsed when read, once: most `authenticate` hooks never look at it (as on the WebSocket path).
+    get url(): URL | null {
+      return (url ??= parseUrl(rawUrl));
+    },
     origin: Array.isArray(origin) ? origin[0] : origin,
   };
+}
+
+function parseUrl(rawUrl: string): URL | null {
+  try {
+    return new URL(rawUrl, 'http://localhost');
+  } catch {
+    return null;
+  }
 }
