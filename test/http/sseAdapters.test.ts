@@ -6,13 +6,12 @@
  * each stream ended typed before its token expires and reopened by the retryLink recipe with a
  * fresh token from the last event id; plus HTTP calls checked with the same rules.
  */
-import { createTRPCClient, httpLink } from '@trpc/client';
 import type { TRPCClientError } from '@trpc/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { streamEndReason, StreamEndReason } from '../../src/protocol/index.js';
 import { eventually } from '../broker/redisHarness.js';
 import type { SseAdapter } from '../fixtures/sseAdapters.js';
-import { sseClient, watchFeed } from '../fixtures/sseClient.js';
+import { expectHttpCallsChecked, sseClient, watchFeed } from '../fixtures/sseClient.js';
 import type { SseRouter } from '../fixtures/sseServer.js';
 import { issueToken, startSseServer } from '../fixtures/sseServer.js';
 
@@ -61,16 +60,7 @@ describe.each(adapters)('createHttpAuth on the %s adapter', (adapter) => {
 
   it('answers HTTP calls with valid credentials and refuses expired (401, credentials-expired) and missing ones (401)', async () => {
     const server = await serve();
-    const call = (token: string | null) =>
-      createTRPCClient<SseRouter>({
-        links: [httpLink({ url: server.url, headers: () => (token === null ? {} : { authorization: `Bearer ${token}` }) })],
-      }).me.query();
-    expect(await call(issueToken('alice', 60_000))).toBe('alice');
-    const expired = await call(issueToken('alice', -1)).catch((error: unknown) => error);
-    expect(streamEndReason(expired)).toBe(StreamEndReason.CredentialsExpired);
-    expect((expired as TRPCClientError<SseRouter>).data?.httpStatus).toBe(401);
-    const missing = await call(null).catch((error: unknown) => error);
-    expect((missing as TRPCClientError<SseRouter>).data?.httpStatus).toBe(401);
+    await expectHttpCallsChecked(server.url);
   });
 
   it('revoke ends the stream with revoked (FORBIDDEN) and the recipe does not reopen it', async () => {

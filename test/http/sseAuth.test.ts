@@ -15,7 +15,7 @@ import { applyWSSHandler } from '../../src/server/index.js';
 import { bearerEventSourceOptions, createTokenSource, freshCredentialsRetry } from '../../src/client/index.js';
 import { eventually } from '../broker/redisHarness.js';
 import type { SeenFeed } from '../fixtures/sseClient.js';
-import { sseClient, watchFeed } from '../fixtures/sseClient.js';
+import { expectHttpCallsChecked, sseClient, watchFeed } from '../fixtures/sseClient.js';
 import type { SseRouter, SseServer } from '../fixtures/sseServer.js';
 import { authenticate, issueToken, startSseServer } from '../fixtures/sseServer.js';
 
@@ -140,16 +140,7 @@ describe('SSE streams under createHttpAuth', () => {
 
   it('refuses HTTP calls with expired or missing credentials (401, credentials-expired) and answers valid ones', async () => {
     const server = await serve();
-    const call = (token: string | null) =>
-      createTRPCClient<SseRouter>({
-        links: [httpLink({ url: server.url, headers: () => (token === null ? {} : { authorization: `Bearer ${token}` }) })],
-      }).me.query();
-    expect(await call(issueToken('alice', 60_000))).toBe('alice');
-    const expired = await call(issueToken('alice', -1)).catch((error: unknown) => error);
-    expect(streamEndReason(expired)).toBe(StreamEndReason.CredentialsExpired);
-    expect((expired as TRPCClientError<SseRouter>).data?.httpStatus).toBe(401);
-    const missing = await call(null).catch((error: unknown) => error);
-    expect((missing as TRPCClientError<SseRouter>).data?.httpStatus).toBe(401);
+    await expectHttpCallsChecked(server.url);
   });
 });
 
