@@ -1,7 +1,12 @@
 /** Something holding writes back until {@link TurnFlush} releases it at the end of the event-loop turn. */
 export interface HeldWrites {
-  /** The turn ended: let everything held go out now (one `writev`). */
-  endOfTurn(): void;
+  /**
+   * Let everything held go out now (one `writev`). `turnEnded` is true at the end of the turn,
+   * false when a socket's I/O callback releases it earlier ({@link TurnFlush.releaseEarlier}):
+   * the process may then be inside a server library's callback, where a socket's buffer may not
+   * yet show what was just written.
+   */
+  endOfTurn(turnEnded: boolean): void;
 }
 
 /**
@@ -16,8 +21,10 @@ const runAfterPoll: (callback: () => void) => unknown = globalThis.setImmediate;
  * whole process rather than one per socket. `setImmediate` runs right after the poll phase: once the
  * I/O callbacks (and their promise jobs) that produced the frames have run, and before the loop can
  * wait for more I/O, so a held answer never waits for an idle process. Frames produced by several
- * callbacks of one turn (events of a burst, answers of a batch, messages read from a broker) leave
- * each socket in one write instead of one per frame.
+ * callbacks of one turn (events of a burst, messages read from a broker, the answers to one read's
+ * batch) leave each socket in one write instead of one per frame. A socket's own read or upgrade
+ * releases what earlier callbacks held ({@link releaseEarlier}), so a turn that reads many sockets
+ * does not hold the first ones' answers until the last is read.
  */
 export class TurnFlush {
   private pending: HeldWrites[] = [];
@@ -31,22 +38,37 @@ export class TurnFlush {
     runAfterPoll(this.flush);
   }
 
+  /**
+   * A socket's I/O callback begins (a frame read, an upgrade): what the turn's earlier callbacks
+   * held goes out now instead of waiting for the whole poll phase. Those callbacks (and their
+   * promise jobs) have run, so nothing they produce would join it; a poll phase that reads many
+   * sockets (a connect storm) would otherwise keep every answer until the last socket was read.
+   * Frames produced outside socket callbacks (a burst, a broker's messages) still leave together.
+   */
+  releaseEarlier(): void {
+    if (this.pending.length > 0) this.release(false);
+  }
+
   private readonly flush = (): void => {
+    this.scheduled = false;
+    this.release(true);
+  };
+
+  private release(turnEnded: boolean): void {
     const pending = this.pending;
     // A socket released here may be held again by what its write callbacks send: that is the next flush.
     this.pending = [];
-    this.scheduled = false;
     let failure: { cause: unknown } | null = null;
     for (const held of pending) {
       // One socket's failure must not leave the others corked for good.
       try {
-        held.endOfTurn();
+        held.endOfTurn(turnEnded);
       } catch (cause) {
         failure ??= { cause };
       }
     }
     if (failure) throw failure.cause;
-  };
+  }
 }
 
 /** The one flush of this process: every socket of every handler and adapter shares it. */
@@ -58,8 +80,13 @@ export interface Corkable {
   uncork(): void;
 }
 
-/** Holds `socket`'s writes until the end of this event-loop turn (see {@link TurnFlush}). */
+/**
+ * Holds an accepted upgrade's writes (its `101` response, `lanyard.hello`) until the end of this
+ * event-loop turn (see {@link TurnFlush}). An upgrade is a socket's I/O callback beginning, so
+ * what earlier callbacks held goes out first ({@link TurnFlush.releaseEarlier}).
+ */
 export function holdUntilTurnEnds(socket: Corkable): void {
+  turnFlush.releaseEarlier();
   socket.cork();
   turnFlush.add({ endOfTurn: () => socket.uncork() });
 }

@@ -145,6 +145,54 @@ describe('what one turn sends a socket leaves in merged writes', () => {
   });
 });
 
+describe('a socket\'s read releases what earlier callbacks of the turn held', () => {
+  /** Blocks this process (client and server alike) so that frames sent before it are all readable at the server's next poll. */
+  function blockEventLoop(ms: number): void {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      // busy: no I/O callback can run
+    }
+  }
+
+  it('writes the first socket\'s answer before it reads the second socket, not at the end of the poll phase', async () => {
+    await raw.start({ router: createTestRouter().router });
+    const first = await raw.connect();
+    const second = await raw.connect();
+    const [firstWs, secondWs] = [...raw.server.wss.clients] as unknown as Array<EventEmitter & { _socket: Socket }>;
+    const log: string[] = [];
+    const names = new Map<EventEmitter, string>([
+      [firstWs!, 'a'],
+      [secondWs!, 'b'],
+    ]);
+    for (const [ws, name] of names) {
+      // Registered after the handler's own listener: runs once the handler has read the frame.
+      ws.on('message', () => {
+        log.push(`read ${name}`);
+        if (log.filter((entry) => entry.startsWith('read')).length === 1) setImmediate(() => log.push('poll phase over'));
+      });
+      const writes = recordWrites(ws._socket);
+      const push = writes.push.bind(writes);
+      writes.push = (...items) => {
+        log.push(`write ${name}`);
+        return push(...items);
+      };
+    }
+    first.send({ id: 1, method: 'query', params: { path: 'echo', input: 'a' } });
+    second.send({ id: 1, method: 'query', params: { path: 'echo', input: 'b' } });
+    blockEventLoop(50);
+    expect(await first.next(forId(1))).toMatchObject({ result: { data: 'a' } });
+    expect(await second.next(forId(1))).toMatchObject({ result: { data: 'b' } });
+    const reads = log.filter((entry) => entry.startsWith('read'));
+    const [readFirst, readSecond] = reads;
+    const firstName = readFirst!.slice('read '.length);
+    // Not vacuous: both frames were read in one poll phase, before setImmediate could flush anything.
+    expect(log.indexOf(readSecond!)).toBeLessThan(log.indexOf('poll phase over'));
+    // The answer to the frame read first left before the second socket's frame was read.
+    expect(log.indexOf(`write ${firstName}`)).toBeGreaterThan(log.indexOf(readFirst!));
+    expect(log.indexOf(`write ${firstName}`)).toBeLessThan(log.indexOf(readSecond!));
+  });
+});
+
 describe('held writes do not depend on the app\'s timers', () => {
   afterEach(() => {
     vi.useRealTimers();

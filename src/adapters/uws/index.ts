@@ -12,6 +12,7 @@ import type { UWSSettings } from './settings.js';
 import { routeSettings } from './settings.js';
 import { protocolViolation } from './protocolViolation.js';
 import { UWSServerSocket } from './socket.js';
+import { turnFlush } from '../../server/turnFlush.js';
 import type { UWSApp, UWSUpgradeRequest, UWSWebSocket } from './types.js';
 import { readUpgrade, refuseUpgrade } from './upgrade.js';
 import type { UserData } from './userData.js';
@@ -85,6 +86,7 @@ export function applyUWSHandler<TRouter extends AnyRouter, TSession extends Sess
     ...settings,
     // uWS's HttpRequest is valid only during this call: everything is read and decided synchronously.
     upgrade: (res, req, context) => {
+      turnFlush.releaseEarlier();
       const upgrade = readUpgrade(res, req, opts.credentials);
       const onPredicateError = (cause: unknown) => reportOriginPredicateError(opts, cause, upgrade.request);
       if (!isOriginAllowed(opts.allowedOrigins, originOf(upgrade.request.headers), upgrade.request, onPredicateError)) {
@@ -114,6 +116,7 @@ export function applyUWSHandler<TRouter extends AnyRouter, TSession extends Sess
     },
     // The ArrayBuffer is valid only during this call: text is decoded, binary copied, at once.
     message: (ws, message, isBinary) => {
+      turnFlush.releaseEarlier();
       const state = ws.getUserData().lanyard;
       if (state.keepAlive) state.keepAlive.active = true;
       const data = isBinary ? Buffer.from(new Uint8Array(message)) : Buffer.from(message).toString('utf8');

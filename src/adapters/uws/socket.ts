@@ -87,10 +87,24 @@ export class UWSServerSocket implements ServerSocket, HeldWrites {
     this.ws.close();
   }
 
-  /** {@link HeldWrites}: the turn ended. */
-  endOfTurn(): void {
+  /**
+   * {@link HeldWrites}: the turn ended, or another socket's callback releases this one earlier.
+   * Whether written frames reached the kernel is read only at the end of the turn: inside a uWS
+   * callback uWS corks the socket, and its buffer reads empty until the callback returns.
+   */
+  endOfTurn(turnEnded: boolean): void {
     this.listed = false;
-    this.flush();
+    if (!turnEnded) {
+      this.flush();
+      return;
+    }
+    this.writeHeld();
+    // Once uncorked, an empty uWS buffer means every frame reached the kernel.
+    const waiting = this.waitingForDrain;
+    if (waiting !== null && this.open && this.ws.getBufferedAmount() === 0) {
+      this.waitingForDrain = null;
+      queueMicrotask(() => runAll(waiting));
+    }
   }
 
   /** uWS's `drain`: part of its buffer went out. */
@@ -106,16 +120,19 @@ export class UWSServerSocket implements ServerSocket, HeldWrites {
     this.runWritten(); // "or can no longer be sent"
   }
 
+  /** Writes what is held now; the end of the turn then tells whether it reached the kernel. */
   private flush(): void {
+    this.writeHeld();
+    if (this.waitingForDrain !== null && this.open && !this.listed) {
+      this.listed = true;
+      turnFlush.add(this);
+    }
+  }
+
+  private writeHeld(): void {
     if (!this.open || this.held.length === 0) return;
     const frames = this.take();
     this.ws.cork(() => this.write(frames));
-    // Once uncorked, an empty uWS buffer means every frame reached the kernel.
-    const waiting = this.waitingForDrain;
-    if (waiting !== null && this.open && this.ws.getBufferedAmount() === 0) {
-      this.waitingForDrain = null;
-      queueMicrotask(() => runAll(waiting));
-    }
   }
 
   private take(): HeldFrame[] {

@@ -78,7 +78,7 @@ export class WsServerSocket implements ServerSocket, HeldWrites {
     this.ws.close(code, reason);
     this.release();
   }
-  /** {@link HeldWrites}: the turn ended. */
+  /** {@link HeldWrites}: the turn ended, or another socket's callback releases this one earlier. */
   endOfTurn(): void {
     this.listed = false;
     this.release();
