@@ -158,9 +158,10 @@ describe('a socket\'s read releases what earlier callbacks of the turn held', ()
     await raw.start({ router: createTestRouter().router });
     const first = await raw.connect();
     const second = await raw.connect();
-    const [firstWs, secondWs] = [...raw.server.wss.clients] as unknown as Array<EventEmitter & { _socket: Socket }>;
+    type ServerWs = EventEmitter & { _socket: Socket };
+    const [firstWs, secondWs] = [...raw.server.wss.clients] as unknown as ServerWs[];
     const log: string[] = [];
-    const names = new Map<EventEmitter, string>([
+    const names = new Map<ServerWs, string>([
       [firstWs!, 'a'],
       [secondWs!, 'b'],
     ]);
