@@ -46,15 +46,21 @@ export class TurnFlush {
    * Frames produced outside socket callbacks (a burst, a broker's messages) still leave together.
    */
   releaseEarlier(): void {
-    if (this.pending.length > 0) this.release(false);
+    if (this.pending.length === 0) return;
+    const failure = this.release(false);
+    // Another socket's failure is not this callback's, whose frame must still be read: it
+    // surfaces right after, as it would from the end-of-turn flush.
+    if (failure) queueMicrotask(() => rethrow(failure.cause));
   }
 
   private readonly flush = (): void => {
     this.scheduled = false;
-    this.release(true);
+    const failure = this.release(true);
+    if (failure) throw failure.cause;
   };
 
-  private release(turnEnded: boolean): void {
+  /** Releases every pending socket; returns the first failure, after all of them were released. */
+  private release(turnEnded: boolean): { cause: unknown } | null {
     const pending = this.pending;
     // A socket released here may be held again by what its write callbacks send: that is the next flush.
     this.pending = [];
@@ -67,8 +73,12 @@ export class TurnFlush {
         failure ??= { cause };
       }
     }
-    if (failure) throw failure.cause;
+    return failure;
   }
+}
+
+function rethrow(cause: unknown): never {
+  throw cause;
 }
 
 /** The one flush of this process: every socket of every handler and adapter shares it. */
