@@ -21,6 +21,7 @@ import type { CallScope } from './scope.js';
 import type { ServerSocket } from './socket.js';
 import { nextPhase, Phase } from './state.js';
 import { SubscriptionRegistry } from './subscriptions.js';
+import { turnFlush } from './turnFlush.js';
 
 /** The authentication deadline's timer callback: one function for every connection, no closure each. */
 function authDeadlinePassed(connection: { authDeadlinePassed(): void }): void {
@@ -140,6 +141,7 @@ export class Connection<TRouter extends AnyRouter, TReq, TRes, TSession extends 
 
   /** One frame from the client: `byteLength` is its size on the wire. */
   receive(data: string | Uint8Array, byteLength: number): void {
+    turnFlush.releaseEarlier(this.socket);
     if (!this.isOpen) return;
     if (typeof data === 'string') {
       if (data === PING) {

@@ -22,9 +22,9 @@ const runAfterPoll: (callback: () => void) => unknown = globalThis.setImmediate;
  * I/O callbacks (and their promise jobs) that produced the frames have run, and before the loop can
  * wait for more I/O, so a held answer never waits for an idle process. Frames produced by several
  * callbacks of one turn (events of a burst, messages read from a broker, the answers to one read's
- * batch) leave each socket in one write instead of one per frame. A socket's own read or upgrade
- * releases what earlier callbacks held ({@link releaseEarlier}), so a turn that reads many sockets
- * does not hold the first ones' answers until the last is read.
+ * batch) leave each socket in one write instead of one per frame. Reading a socket (a frame, an
+ * upgrade) releases what the other sockets held ({@link releaseEarlier}), so a turn that reads
+ * many sockets does not hold the first ones' answers until the last is read.
  */
 export class TurnFlush {
   private pending: HeldWrites[] = [];
@@ -39,15 +39,17 @@ export class TurnFlush {
   }
 
   /**
-   * A socket's I/O callback begins (a frame read, an upgrade): what the turn's earlier callbacks
-   * held goes out now instead of waiting for the whole poll phase. Those callbacks (and their
-   * promise jobs) have run, so nothing they produce would join it; a poll phase that reads many
-   * sockets (a connect storm) would otherwise keep every answer until the last socket was read.
-   * Frames produced outside socket callbacks (a burst, a broker's messages) still leave together.
+   * A socket is read (a frame, an upgrade): what other sockets held goes out now instead of
+   * waiting for the whole poll phase. The callbacks that produced it (and their promise jobs)
+   * have run, so nothing would join it; a poll phase that reads many sockets (a connect storm)
+   * would otherwise keep every answer until the last socket was read. `reader` (the socket being
+   * read, as its adapter added it; null for a new socket) keeps what it holds: the answers to the frames of one read still share its writes.
+   * Frames produced outside socket reads (a burst, a broker's messages) still leave together.
    */
-  releaseEarlier(): void {
-    if (this.pending.length === 0) return;
-    const failure = this.release(false);
+  releaseEarlier(reader: object | null): void {
+    const pending = this.pending;
+    if (pending.length === 0 || (pending.length === 1 && pending[0] === reader)) return;
+    const failure = this.release(false, reader);
     // Another socket's failure is not this callback's, whose frame must still be read: it
     // surfaces right after, as it would from the end-of-turn flush.
     if (failure) queueMicrotask(() => rethrow(failure.cause));
@@ -55,17 +57,24 @@ export class TurnFlush {
 
   private readonly flush = (): void => {
     this.scheduled = false;
-    const failure = this.release(true);
+    const failure = this.release(true, null);
     if (failure) throw failure.cause;
   };
 
-  /** Releases every pending socket; returns the first failure, after all of them were released. */
-  private release(turnEnded: boolean): { cause: unknown } | null {
+  /**
+   * Releases every pending socket but `kept`, which stays pending for the flush already scheduled;
+   * returns the first failure, after all of them were released.
+   */
+  private release(turnEnded: boolean, kept: object | null): { cause: unknown } | null {
     const pending = this.pending;
     // A socket released here may be held again by what its write callbacks send: that is the next flush.
     this.pending = [];
     let failure: { cause: unknown } | null = null;
     for (const held of pending) {
+      if (held === kept) {
+        this.pending.push(held);
+        continue;
+      }
       // One socket's failure must not leave the others corked for good.
       try {
         held.endOfTurn(turnEnded);
@@ -96,7 +105,7 @@ export interface Corkable {
  * what earlier callbacks held goes out first ({@link TurnFlush.releaseEarlier}).
  */
 export function holdUntilTurnEnds(socket: Corkable): void {
-  turnFlush.releaseEarlier();
+  turnFlush.releaseEarlier(null);
   socket.cork();
   turnFlush.add({ endOfTurn: () => socket.uncork() });
 }

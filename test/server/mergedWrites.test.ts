@@ -192,6 +192,19 @@ describe('a socket\'s read releases what earlier callbacks of the turn held', ()
     expect(log.indexOf(`write ${firstName}`)).toBeGreaterThan(log.indexOf(readFirst!));
     expect(log.indexOf(`write ${firstName}`)).toBeLessThan(log.indexOf(readSecond!));
   });
+
+  it('still answers 64 malformed frames of one read in merged writes, not one write per frame', async () => {
+    await raw.start({ router: createTestRouter().router, onError: () => undefined });
+    const client = await raw.connect();
+    const writes = recordWrites(serverTcp());
+    const clientTcp = (client.ws as unknown as { _socket: Socket })._socket;
+    clientTcp.cork(); // the 64 frames leave in one write, and the server reads them in one callback
+    for (let i = 0; i < 64; i++) client.ws.send('{not json');
+    clientTcp.uncork();
+    await expect.poll(() => client.received.length).toBe(64);
+    expect(writes.reduce((sum, w) => sum + w.frames, 0)).toBe(64);
+    expect(writes.length).toBeLessThanOrEqual(Math.ceil(64 / writeMergeLimits.maxFrames) + 1);
+  });
 });
 
 describe('held writes do not depend on the app\'s timers', () => {

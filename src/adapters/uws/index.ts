@@ -86,7 +86,7 @@ export function applyUWSHandler<TRouter extends AnyRouter, TSession extends Sess
     ...settings,
     // uWS's HttpRequest is valid only during this call: everything is read and decided synchronously.
     upgrade: (res, req, context) => {
-      turnFlush.releaseEarlier();
+      turnFlush.releaseEarlier(null);
       const upgrade = readUpgrade(res, req, opts.credentials);
       const onPredicateError = (cause: unknown) => reportOriginPredicateError(opts, cause, upgrade.request);
       if (!isOriginAllowed(opts.allowedOrigins, originOf(upgrade.request.headers), upgrade.request, onPredicateError)) {
@@ -116,7 +116,6 @@ export function applyUWSHandler<TRouter extends AnyRouter, TSession extends Sess
     },
     // The ArrayBuffer is valid only during this call: text is decoded, binary copied, at once.
     message: (ws, message, isBinary) => {
-      turnFlush.releaseEarlier();
       const state = ws.getUserData().lanyard;
       if (state.keepAlive) state.keepAlive.active = true;
       const data = isBinary ? Buffer.from(new Uint8Array(message)) : Buffer.from(message).toString('utf8');

@@ -11,7 +11,6 @@ import type { KeepAliveOptions, KeepAliveSweeper } from '../../server/keepAlive.
 import type { CoreHandlerOptions } from '../../server/options.js';
 import { MESSAGE_TOO_BIG } from './payloadLimit.js';
 import { toBuffer, WsServerSocket } from './socket.js';
-import { turnFlush } from '../../server/turnFlush.js';
 import { readUpgrade, redactUpgradeUrl, upgradeOriginAllowed } from './upgrade.js';
 
 /**
@@ -51,7 +50,6 @@ function serve<TRouter extends AnyRouter, TReq, TSession extends SessionBase>(
     () => ws.terminate(),
   );
   ws.on('message', (data, isBinary) => {
-    turnFlush.releaseEarlier();
     if (keepAlive) keepAlive.active = true;
     const bytes = toBuffer(data);
     connection.receive(isBinary ? bytes : bytes.toString('utf8'), bytes.byteLength);
