@@ -102,7 +102,7 @@ export interface Corkable {
 /**
  * Holds an accepted upgrade's writes (its `101` response, `lanyard.hello`) until the end of this
  * event-loop turn (see {@link TurnFlush}). An upgrade is a socket's I/O callback beginning, so
- * what earlier callbacks held goes out first ({@link TurnFlush.releaseEarlier}).
+ * what other sockets held goes out first ({@link TurnFlush.releaseEarlier}).
  */
 export function holdUntilTurnEnds(socket: Corkable): void {
   turnFlush.releaseEarlier(null);
